@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+# The same database fixtures as tests/ (SQLite, or PostgreSQL when MOBTRACK_TEST_DATABASE_URL says so).
+from tests.conftest import db_url, engine  # noqa: F401
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The same database fixtures as tests/ (SQLite, or PostgreSQL when MOBTRACK_TEST_DATABASE_URL says so).
-pytest_plugins = ["tests.conftest"]
 
 
 def _shared_data() -> Path:
