@@ -200,3 +200,20 @@ match_review = Table(
     Column("decided_at", DateTime(timezone=True)),
 )
 
+
+
+# Stages that own tables define them in `mobtrack/<stage>/tables.py` on this same `metadata`.
+TABLE_MODULES = ["mobtrack.protect.tables", "mobtrack.stats.tables", "mobtrack.web.tables"]
+
+
+def load_all_tables() -> MetaData:
+    """Import every stage's table module so `metadata` knows the whole schema."""
+    import importlib
+
+    for name in TABLE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a stage that has no tables (yet)
+            if not (exc.name and name.startswith(exc.name)):
+                raise
+    return metadata

@@ -1,7 +1,9 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from mobtrack.store.schema import metadata
+from mobtrack.store.schema import load_all_tables
+
+metadata = load_all_tables()
 
 config = context.config
 target_metadata = metadata
