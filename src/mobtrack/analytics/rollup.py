@@ -1,0 +1,75 @@
+"""Roll a round's observations up the admin hierarchy into headline figures.
+
+Rules (docs/data-model.md):
+- A place's own figure, per population group and unit, is the sum of its `total` rows, or, when
+  the source gave no total, the sum of its `part` rows (a partition, e.g. by reason x origin).
+  `breakdown` rows (sex, age) never add into a headline figure.
+- Upper levels are computed from the lowest level present, branch by branch: a place whose
+  children carry figures gets the sum of its children; a place without any keeps the source's own
+  figure. Where both exist, `source_value` keeps the source's figure so disagreement can be flagged.
+- Values that could not be read are not zeros: they are counted in `missing`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from mobtrack.store.blocks import FIGURE_SCHEMA
+
+
+def own_figures(observations: pl.DataFrame) -> pl.DataFrame:
+    """Per location, group and unit: the source's own headline figure and how many values were missing."""
+    located = observations.filter(pl.col("location_id").is_not_null() & (pl.col("role") != "breakdown"))
+    per_role = located.group_by(["location_id", "population_group", "unit", "role"]).agg(
+        pl.col("value").sum().alias("value"),
+        pl.col("value").is_null().sum().cast(pl.Int32).alias("missing"),
+        pl.col("value").is_not_null().sum().alias("present"),
+    )
+    # Totals win over parts for the same cell; parts are used only when no total was given.
+    return (
+        per_role.with_columns((pl.col("role") == "total").alias("_is_total"))
+        .sort("_is_total", descending=True)
+        .group_by(["location_id", "population_group", "unit"], maintain_order=True)
+        .first()
+        .with_columns(pl.when(pl.col("present") > 0).then(pl.col("value")).otherwise(None).alias("value"))
+        .select("location_id", "population_group", "unit", pl.col("value").alias("source_value"), "missing")
+    )
+
+
+def rollup(observations: pl.DataFrame, places: pl.DataFrame) -> pl.DataFrame:
+    """Figures for every place that has data or has descendants with data. Returns FIGURE_SCHEMA."""
+    own = own_figures(observations)
+    if own.is_empty():
+        return pl.DataFrame(schema=FIGURE_SCHEMA)
+    tree = places.select(pl.col("id").alias("location_id"), "admin_level", "parent_id")
+    figures = own.join(tree, on="location_id", how="left").with_columns(
+        pl.col("source_value").alias("value"), pl.lit(False).alias("_from_children")
+    )
+    keys = ["population_group", "unit"]
+    # Deepest level first, so a parent sees all of its descendants before it passes its sum up.
+    for level in range(5, 0, -1):
+        children = figures.filter(pl.col("admin_level") == level)
+        if children.is_empty():
+            continue
+        sums = (
+            children.filter(pl.col("parent_id").is_not_null())
+            .group_by(["parent_id", *keys])
+            .agg(pl.col("value").sum().alias("_child_sum"), pl.col("missing").sum().alias("_child_missing"))
+            .rename({"parent_id": "location_id"})
+        )
+        if sums.is_empty():
+            continue
+        figures = figures.join(sums, on=["location_id", *keys], how="full", coalesce=True)
+        new = figures.filter(pl.col("admin_level").is_null()).select("location_id").unique()
+        if new.height:
+            figures = figures.update(new.join(tree, on="location_id", how="left"), on="location_id", how="left")
+        figures = figures.with_columns(
+            pl.when(pl.col("_child_sum").is_not_null()).then(pl.col("_child_sum")).otherwise(pl.col("value")).alias("value"),
+            pl.when(pl.col("_child_sum").is_not_null())
+            .then(pl.col("_child_missing").cast(pl.Int32))
+            .otherwise(pl.col("missing")).fill_null(0).alias("missing"),
+            (pl.col("_from_children").fill_null(False) | pl.col("_child_sum").is_not_null()).alias("_from_children"),
+        ).drop("_child_sum", "_child_missing")
+    return figures.select(
+        pl.col(name).cast(dtype) for name, dtype in FIGURE_SCHEMA.items()
+    ).sort(["admin_level", "location_id", *keys])

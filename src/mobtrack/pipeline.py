@@ -1,0 +1,276 @@
+"""The import pipeline: source file -> adapter -> canonical records -> match places -> validate -> store.
+
+One file is one transaction. Rounds are finalised one at a time (memory is bounded by one batch
+plus the rounds it touches): duplicates settled, round rules run, content hashed and compared
+with the stored version, figures rolled up, blocks written. If nothing changed, the transaction
+is rolled back and the import reports `unchanged`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Connection, insert, select
+
+from mobtrack import gazetteer
+from mobtrack.analytics.rollup import rollup
+from mobtrack.ingest import ImportOptions, SourceFile, get_adapter
+from mobtrack.model.vocab import Severity
+from mobtrack.store import rounds
+from mobtrack.store.blocks import KEY_COLUMNS, OBSERVATION_COLUMNS
+from mobtrack.store.db import ensure_schema
+from mobtrack.store.places import hierarchy
+from mobtrack.store.schema import issue as issue_table
+from mobtrack.store.schema import source_file
+from mobtrack.validate import ImportRejected, Issue, RuleContext, check_round, check_rows
+
+ProgressCallback = Callable[[int], None]
+ROUND_KEY = ["operation", "country_iso3", "assessment_type", "round_number"]
+
+
+@dataclass
+class RoundOutcome:
+    operation: str
+    assessment_type: str
+    round_number: int
+    reporting_date: str | None
+    status: str  # imported | unchanged
+    observations: int
+    version: int | None = None
+
+
+@dataclass
+class ImportResult:
+    file: str
+    status: str  # imported | unchanged | rejected
+    format: str | None = None
+    rounds: list[RoundOutcome] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    message: str | None = None
+
+    @property
+    def observations(self) -> int:
+        return sum(r.observations for r in self.rounds if r.status == "imported")
+
+    def issue_counts(self) -> dict[str, int]:
+        counts = Counter(str(i.severity) for i in self.issues)
+        return {s: counts.get(s, 0) for s in ("error", "warning", "info")}
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file, "status": self.status, "format": self.format, "message": self.message,
+            "rounds": [r.__dict__ for r in self.rounds], "observations": self.observations,
+            "issues": self.issue_counts(), "notes": self.notes,
+        }
+
+
+class _RoundReappeared(Exception):
+    """A round came back after it was finalised: the file is not grouped by round (see import_file)."""
+
+
+def _apply_options(records: pl.DataFrame, options: ImportOptions) -> pl.DataFrame:
+    overrides = {"operation": options.operation, "country_iso3": options.country_iso3,
+                 "assessment_type": options.assessment_type, "round_number": options.round_number}
+    exprs = [pl.lit(v).cast(records.schema[k]).alias(k) for k, v in overrides.items() if v is not None]
+    return records.with_columns(exprs) if exprs else records
+
+
+def _settle_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Keep the first of rows that describe the same cell; the validation rule reports the others."""
+    return frame.unique(subset=[c for c in KEY_COLUMNS if c in frame.columns], keep="first", maintain_order=True)
+
+
+class _Importer:
+    def __init__(self, conn: Connection, source: SourceFile, options: ImportOptions, settings: dict,
+                 progress: ProgressCallback | None):
+        self.conn, self.source, self.options, self.settings, self.progress = conn, source, options, settings, progress
+        self.result = ImportResult(file=source.name, status="unchanged")
+        self.pending: dict[tuple, list[pl.DataFrame]] = {}
+        self.finalised: set[tuple] = set()
+        self.file_id: int | None = None
+        self.stored_issues: list[tuple[int | None, Issue]] = []
+
+    def _file_id(self, fmt: str, sheet: str | None) -> int:
+        if self.file_id is None:
+            self.file_id = self.conn.execute(insert(source_file).values(
+                name=self.source.name, sha256=self.source.sha256, size=self.source.size, format=fmt, sheet=sheet,
+                imported_at=rounds.now(),
+            ).returning(source_file.c.id)).scalar_one()
+        return self.file_id
+
+    def run(self, grouped: bool) -> ImportResult:
+        adapter = get_adapter(self.source, self.options.format)
+        self.result.format = adapter.name
+        self.grouped = grouped
+        for batch in adapter.read(self.source, self.options):
+            self.result.notes.extend(batch.notes)
+            self.result.issues.extend(batch.issues)
+            self.stored_issues.extend((None, i) for i in batch.issues)
+            file_id = self._file_id(adapter.name, batch.sheet)
+            records = _apply_options(batch.records, self.options)
+            if records.is_empty():
+                continue
+            self._missing_identity(records)
+            records = records.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in ROUND_KEY))
+            matched = self._match(records, file_id)
+            row_issues = check_rows(matched, self._ctx())
+            self.result.issues.extend(row_issues)
+            self.stored_issues.extend((None, i) for i in row_issues)
+            self._collect(matched)
+            if self.progress:
+                self.progress(batch.records.height)
+        self._flush(all_rounds=True)
+        if not self.result.rounds:
+            raise ImportRejected(f"{self.source.name}: no rows with a usable round were found", self.result.issues)
+        return self.result
+
+    def _missing_identity(self, records: pl.DataFrame) -> None:
+        for column in ROUND_KEY:
+            missing = records.filter(pl.col(column).is_null())
+            if missing.height:
+                flag = {"operation": "--operation", "country_iso3": "--country", "assessment_type": "--assessment-type",
+                        "round_number": "--round"}[column]
+                raise ImportRejected(
+                    f"{self.source.name}: {missing.height} rows have no {column.replace('_', ' ')} "
+                    f"(first at row {missing['source_row'][0]}); give it with {flag}",
+                    [Issue(Severity.ERROR, "missing-required-field", f"no {column}", self.source.name,
+                            missing["source_sheet"][0], missing["source_row"][0], column)],
+                )
+
+    def _ctx(self) -> RuleContext:
+        return RuleContext(file=self.source.name, settings=self.settings)
+
+    def _match(self, records: pl.DataFrame, file_id: int) -> pl.DataFrame:
+        parts = []
+        for (country,), part in records.group_by(["country_iso3"], maintain_order=True):
+            resolution = gazetteer.resolve_places(
+                self.conn, part, country_iso3=country, reporting_date=part["reporting_date"].max(),
+                source_file_id=file_id, file_name=self.source.name,
+            )
+            self.result.issues.extend(resolution.issues)
+            self.stored_issues.extend((None, i) for i in resolution.issues)
+            parts.append(resolution.records)
+        return pl.concat(parts, how="vertical_relaxed")
+
+    def _collect(self, records: pl.DataFrame) -> None:
+        seen = set()
+        for key, part in records.group_by(ROUND_KEY, maintain_order=True):
+            key = tuple(key)
+            if key in self.finalised:
+                raise _RoundReappeared(key)
+            self.pending.setdefault(key, []).append(part)
+            seen.add(key)
+        if self.grouped:
+            self._flush(all_rounds=False, keep=seen)
+
+    def _flush(self, all_rounds: bool, keep: set | None = None) -> None:
+        for key in list(self.pending):
+            if all_rounds or key not in (keep or set()):
+                self._finalise(key, pl.concat(self.pending.pop(key), how="vertical_relaxed"))
+                self.finalised.add(key)
+
+    def _finalise(self, key: tuple, frame: pl.DataFrame) -> None:
+        operation_name, country, assessment_type, number = key
+        dates = frame["reporting_date"].drop_nulls()
+        reporting_date = dates.mode().sort()[-1] if dates.len() else None
+        meta = rounds.RoundMeta(reporting_date, frame["period_start"].min(), frame["period_end"].max())
+        op_id = rounds.operation_id(self.conn, operation_name, country)
+        rid = rounds.round_id(self.conn, op_id, assessment_type, int(number))
+        previous = rounds.current_version(self.conn, rid)
+        ctx = self._ctx()
+        ctx.previous_figures = self._previous_figures(op_id, assessment_type, int(number))
+        round_issues = check_round(frame, ctx)
+        observations = _settle_duplicates(frame).select(OBSERVATION_COLUMNS)
+        digest = rounds.content_hash(observations)
+        outcome = RoundOutcome(operation_name, assessment_type, int(number),
+                               reporting_date.isoformat() if reporting_date else None, "unchanged", observations.height)
+        self.result.issues.extend(round_issues)
+        self.result.rounds.append(outcome)
+        if previous is not None and self._same_as(previous, digest, observations):
+            outcome.version = previous.version
+            return
+        figures = rollup(observations, hierarchy(self.conn, country))
+        vid = rounds.write_version(self.conn, rid, self.file_id, observations, figures, meta, digest)
+        outcome.status, outcome.version = "imported", (previous.version + 1 if previous else 1)
+        self.result.status = "imported"
+        self.stored_issues.extend((vid, i) for i in round_issues)
+
+    def _same_as(self, previous, digest: str, observations: pl.DataFrame) -> bool:
+        if previous.content_hash == digest:
+            return True
+        # Row hashes can change with a Polars upgrade; the stored content is the truth.
+        if previous.observations != observations.height:
+            return False
+        stored = rounds.read_observations(self.conn, previous.id)
+        columns = [c for c in observations.columns if not c.startswith("source_")]
+        return stored.select(columns).sort(columns, nulls_last=True).equals(
+            observations.select(columns).sort(columns, nulls_last=True))
+
+    def _previous_figures(self, op_id: int, assessment_type: str, number: int) -> pl.DataFrame | None:
+        from mobtrack.store.schema import round_, round_version
+
+        prev = self.conn.execute(
+            select(round_version.c.id).join(round_, round_.c.current_version_id == round_version.c.id)
+            .where(round_.c.operation_id == op_id, round_.c.assessment_type == assessment_type,
+                   round_.c.number < number)
+            .order_by(round_.c.number.desc()).limit(1)
+        ).scalar()
+        return None if prev is None else rounds.read_figures(self.conn, prev)
+
+    def store_issues(self) -> None:
+        if not self.stored_issues or self.file_id is None:
+            return
+        rows = [{"source_file_id": self.file_id, "round_version_id": vid, "severity": str(i.severity),
+                 "rule": i.rule, "sheet": i.sheet, "row": i.row, "column": i.column, "value": i.value,
+                 "message": i.message} for vid, i in self.stored_issues]
+        self.conn.execute(insert(issue_table), rows)
+
+
+def import_file(path: Path, options: ImportOptions | None = None, db_url: str | None = None,
+                settings: dict | None = None, dry_run: bool = False,
+                progress: ProgressCallback | None = None) -> ImportResult:
+    """Import one file in one transaction. Never raises on bad data: returns a `rejected` result.
+
+    `dry_run` runs everything (matching, rules, hashing) and rolls back: what `mobtrack validate` does.
+    `progress` is called with the number of source records after each batch.
+    """
+    options = options or ImportOptions()
+    path = Path(path)
+    if not path.is_file():
+        return ImportResult(file=str(path), status="rejected", message=f"{path}: no such file")
+    source = SourceFile.from_path(path)
+    engine = ensure_schema(db_url)
+    # Most files are grouped by round, so rounds are finalised as soon as the file moves on; a file
+    # that is not is simply imported again holding every round until the end.
+    for grouped in (True, False):
+        conn = engine.connect()
+        trans = conn.begin()
+        importer = _Importer(conn, source, options, settings or {}, progress)
+        try:
+            result = importer.run(grouped)
+            if result.status == "imported" and not dry_run:
+                importer.store_issues()
+                trans.commit()
+            else:
+                trans.rollback()
+            return result
+        except _RoundReappeared:
+            trans.rollback()
+            continue
+        except ImportRejected as exc:
+            trans.rollback()
+            return ImportResult(file=source.name, status="rejected", message=str(exc),
+                                issues=importer.result.issues + exc.issues, format=importer.result.format,
+                                notes=importer.result.notes)
+        except BaseException:
+            trans.rollback()
+            raise
+        finally:
+            conn.close()
+    raise AssertionError("unreachable")
+

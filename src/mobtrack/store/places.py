@@ -1,0 +1,51 @@
+"""Reading places back: the admin hierarchy of a country as a small frame, cached per process."""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import Connection, func, select
+
+from mobtrack.store.schema import location
+
+_CACHE: dict[tuple, pl.DataFrame] = {}
+
+
+def hierarchy(conn: Connection, country_iso3: str) -> pl.DataFrame:
+    """Every location of a country with its parent's id: id, pcode, name, admin_level, parent_id, kind.
+
+    A parent is looked up by p-code, preferring the child's own boundary version, so that
+    source-defined sites hang under the official admin unit they name.
+    """
+    stamp = conn.execute(
+        select(func.count(location.c.id), func.max(location.c.id)).where(location.c.country_iso3 == country_iso3)
+    ).one()
+    key = (str(conn.engine.url), country_iso3, tuple(stamp))
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    rows = conn.execute(
+        select(location.c.id, location.c.pcode, location.c.name, location.c.admin_level, location.c.parent_pcode,
+               location.c.boundary_version_id, location.c.kind, location.c.latitude, location.c.longitude)
+        .where(location.c.country_iso3 == country_iso3)
+    ).all()
+    frame = pl.DataFrame(
+        rows, orient="row",
+        schema={"id": pl.Int64, "pcode": pl.String, "name": pl.String, "admin_level": pl.Int8,
+                "parent_pcode": pl.String, "boundary_version_id": pl.Int64, "kind": pl.String,
+                "latitude": pl.Float64, "longitude": pl.Float64},
+    )
+    parents = frame.select(
+        pl.col("pcode").alias("parent_pcode"), pl.col("id").alias("parent_id"),
+        pl.col("boundary_version_id").alias("parent_version"),
+    )
+    linked = (
+        frame.join(parents, on="parent_pcode", how="left")
+        .with_columns((pl.col("parent_version") == pl.col("boundary_version_id")).fill_null(False).alias("_same"))
+        .sort(["id", "_same", "parent_id"], descending=[False, True, True])
+        .unique("id", keep="first", maintain_order=True)
+        .drop("parent_version", "_same")
+    )
+    if len(_CACHE) > 64:
+        _CACHE.clear()
+    _CACHE[key] = linked
+    return linked
