@@ -1,6 +1,12 @@
 """The canonical model: the few explicit concepts every stage speaks."""
 
-from mobtrack.model.records import CANONICAL_COLUMNS, CANONICAL_SCHEMA, DISAGGREGATIONS, empty_records, conform
+from mobtrack.model.records import (
+    CANONICAL_COLUMNS,
+    CANONICAL_SCHEMA,
+    DISAGGREGATIONS,
+    conform,
+    empty_records,
+)
 from mobtrack.model.vocab import (
     AssessmentType,
     PopulationGroup,
