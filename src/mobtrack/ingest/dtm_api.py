@@ -26,6 +26,14 @@ def _clean(expr: pl.Expr) -> pl.Expr:
     return pl.when(text.str.to_lowercase().is_in(list(NOT_AVAILABLE))).then(None).otherwise(text)
 
 
+def _raw(name: str, cols: set[str]) -> pl.Expr:
+    """The cell as the source wrote it, kept only where it is not a usable count (for the rules to quote)."""
+    if name not in cols:
+        return pl.lit(None, dtype=pl.String).alias("raw_value")
+    return (pl.when(pl.col(name).cast(pl.Int64, strict=False).is_null())
+            .then(pl.col(name).cast(pl.String)).alias("raw_value"))
+
+
 @register
 class DtmApiAdapter(Adapter):
     name = "dtm-api"
@@ -112,17 +120,16 @@ class DtmApiAdapter(Adapter):
             col("idpOriginAdmin1Pcode").alias("origin_pcode"), col("idpOriginAdmin1Name").alias("origin_name"),
             pl.col("numPresentIdpInd").cast(pl.Int64, strict=False).alias("value")
             if "numPresentIdpInd" in cols else pl.lit(None, dtype=pl.Int64).alias("value"),
-            col("numPresentIdpInd").alias("raw_value"),
+            _raw("numPresentIdpInd", cols),
             pl.col("source_row").cast(pl.Int64),
             pl.lit("numPresentIdpInd").alias("source_column"),
         )
         frames = [base]
         for field, sex in (("numberMales", "male"), ("numberFemales", "female")):
             if field in cols:
-                values = raw.select(pl.col(field).cast(pl.Int64, strict=False).alias("value"),
-                                    col(field).alias("raw_value"))
+                values = raw.select(pl.col(field).cast(pl.Int64, strict=False).alias("value"), _raw(field, cols))
                 part = base.with_columns(values).with_columns(
                     pl.lit("breakdown").alias("role"), pl.lit(sex).alias("sex"), pl.lit(field).alias("source_column"))
                 # the API writes null where it has no sex breakdown: that is absence, not a missing value
-                frames.append(part.filter(pl.col("raw_value").is_not_null()))
+                frames.append(part.filter(pl.col("value").is_not_null() | pl.col("raw_value").is_not_null()))
         return conform(pl.concat(frames, how="diagonal_relaxed"))
