@@ -85,6 +85,17 @@ def _settle_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.unique(subset=[c for c in KEY_COLUMNS if c in frame.columns], keep="first", maintain_order=True)
 
 
+def _merge_levels(stored: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """A file replaces a round's values at the admin levels it covers and keeps the others.
+
+    DTM publishes a round's admin0, admin1 and admin2 figures as separate files: importing them one
+    after the other builds up one round; a corrected admin2 file replaces only the admin2 values.
+    """
+    levels = new["admin_level"].unique().to_list()
+    kept = stored.filter(~pl.col("admin_level").is_in(levels))
+    return new if kept.is_empty() else pl.concat([kept.select(new.columns), new], how="vertical_relaxed")
+
+
 class _Importer:
     def __init__(self, conn: Connection, source: SourceFile, options: ImportOptions, settings: dict,
                  progress: ProgressCallback | None):
@@ -185,7 +196,10 @@ class _Importer:
         ctx = self._ctx()
         ctx.previous_figures = self._previous_figures(op_id, assessment_type, int(number))
         round_issues = check_round(frame, ctx)
-        observations = _settle_duplicates(frame).select(OBSERVATION_COLUMNS)
+        observations = _settle_duplicates(frame.with_columns(pl.lit(self.file_id, dtype=pl.Int64)
+                                                             .alias("source_file_id"))).select(OBSERVATION_COLUMNS)
+        if previous is not None:
+            observations = _merge_levels(rounds.read_observations(self.conn, previous.id), observations)
         digest = rounds.content_hash(observations)
         outcome = RoundOutcome(operation_name, assessment_type, int(number),
                                reporting_date.isoformat() if reporting_date else None, "unchanged", observations.height)

@@ -24,6 +24,7 @@ OBSERVATION_SCHEMA: dict[str, pl.DataType] = {
     "match_score": pl.Float64,
     "match_status": pl.String,
     "match_detail": pl.String,
+    "source_file_id": pl.Int64,  # provenance: with source_sheet/row/column, where the value was read
 }
 OBSERVATION_COLUMNS = list(OBSERVATION_SCHEMA)
 
