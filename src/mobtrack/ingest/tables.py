@@ -1,0 +1,176 @@
+"""Reading spreadsheets and CSV as grids of text, with the row numbers a spreadsheet shows.
+
+Adapters that find their header/tag row themselves (HXL, data dictionary, mapping) read the
+raw grid here: every cell as text in columns `c0..cN`, plus `_row`, the 1-based row number as
+the user sees it in Excel or a text editor, so every issue points at the right row.
+
+XLSX goes through fastexcel (calamine, Rust) after `safety.check_xlsx`; CSV is streamed with
+Polars in batches, so memory does not depend on the file's size.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from mobtrack.validate.issue import ImportRejected
+
+ROW = "_row"
+
+
+def grid_columns(width: int) -> list[str]:
+    return [f"c{i}" for i in range(width)]
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _letter_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+# --- XLSX -------------------------------------------------------------------------------------
+
+@dataclass
+class Sheet:
+    name: str
+    grid: pl.DataFrame  # c0..cN as String, plus _row
+    formulas: pl.DataFrame  # row, col (grid column), formula: cells holding a formula
+
+
+def xlsx_sheet_names(path: Path) -> list[str]:
+    try:
+        return list(fastexcel.read_excel(str(path)).sheet_names)
+    except Exception as exc:  # calamine raises its own error types
+        raise ImportRejected(f"{path.name}: the workbook cannot be read ({exc})") from exc
+
+
+def read_xlsx_sheet(path: Path, sheet: str, n_rows: int | None = None) -> Sheet:
+    """One sheet as a text grid. Reads the whole sheet unless n_rows is given (for sniffing)."""
+    try:
+        reader = fastexcel.read_excel(str(path))
+        frame = reader.load_sheet(sheet, header_row=None, dtypes="string", n_rows=n_rows).to_polars()
+    except Exception as exc:
+        raise ImportRejected(f"{path.name}: sheet {sheet!r} cannot be read ({exc})") from exc
+    xml = _sheet_xml(path, sheet)
+    first_row, first_col = _origin(xml)
+    frame = frame.rename(dict(zip(frame.columns, grid_columns(frame.width), strict=True)))
+    frame = frame.with_columns(pl.all().cast(pl.String)).with_row_index(ROW, offset=first_row)
+    frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    return Sheet(name=sheet, grid=frame, formulas=_formulas(xml, first_col))
+
+
+def _sheet_xml(path: Path, sheet: str) -> bytes:
+    """The XML part of a sheet, found through workbook.xml and its relationships."""
+    with zipfile.ZipFile(path) as zf:
+        workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        targets = dict(re.findall(r'<Relationship[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels))
+        targets.update({i: t for t, i in re.findall(r'<Relationship[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"', rels)})
+        for attrs in re.findall(r"<(?:\w+:)?sheet\b([^>]*)/?>", workbook):
+            name = re.search(r'\bname="([^"]*)"', attrs)
+            rid = re.search(r'\br:id="([^"]*)"|\bid="([^"]*)"', attrs)
+            if name and rid and html.unescape(name.group(1)) == sheet:
+                target = targets.get(rid.group(1) or rid.group(2), "")
+                part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                part = re.sub(r"[^/]+/\.\./", "", part)
+                if part in zf.namelist():
+                    return zf.read(part)
+    return b""
+
+
+# a cell that holds a value (<v> or inline string), possibly after a formula
+_VALUE_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"(?:[^>/]|/(?!>))*>(?:<f[^>]*?(?:/>|>[^<]*</f>))?<(?:v|is)>')
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*>\s*<f(?:\s[^>]*)?>([^<]+)</f>')
+
+
+def _origin(xml: bytes) -> tuple[int, int]:
+    """(first row number, first column index) of the cells calamine reads: it trims empty margins."""
+    cells = _VALUE_CELL.findall(xml)
+    if not cells:
+        return 1, 0
+    first_row = int(cells[0][1])  # rows are stored in order
+    first_col = min(_letter_index(c.decode()) for c in {c for c, _ in cells})
+    return first_row, first_col
+
+
+def _formulas(xml: bytes, first_col: int) -> pl.DataFrame:
+    found = [
+        (int(r), f"c{_letter_index(c.decode()) - first_col}", "=" + html.unescape(f.decode("utf-8", "replace")))
+        for c, r, f in _FORMULA_CELL.findall(xml)
+    ]
+    return pl.DataFrame(found, schema={"row": pl.Int64, "col": pl.String, "formula": pl.String}, orient="row")
+
+
+def text_typed_columns(path: Path, sheet: str, header_index: int, columns: list[str]) -> set[str]:
+    """Of the given grid columns, those whose cells below the header row are stored as text.
+
+    Used to report counts typed as text in Excel (a green-triangle cell), which often hide
+    a stray space or apostrophe.
+    """
+    if not columns:
+        return set()
+    indices = [int(c[1:]) for c in columns]
+    try:
+        frame = (
+            fastexcel.read_excel(str(path))
+            .load_sheet(sheet, header_row=header_index, use_columns=indices, schema_sample_rows=None)
+            .to_polars()
+        )
+    except Exception:  # a typing probe only: never a reason to refuse the file
+        return set()
+    return {f"c{i}" for i, dtype in zip(indices, frame.dtypes, strict=False) if dtype == pl.String}
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+def sniff_separator(text: str) -> str:
+    lines = [ln for ln in text.splitlines()[:5] if ln.strip()]
+    if not lines:
+        return ","
+    counts = {sep: min(ln.count(sep) for ln in lines) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] > 0 else ","
+
+
+def read_csv_head(path: Path, separator: str, n_rows: int = 30) -> pl.DataFrame:
+    """The first rows of a UTF-8 CSV as a text grid (no header interpretation)."""
+    try:
+        frame = pl.read_csv(
+            path, has_header=False, separator=separator, n_rows=n_rows, infer_schema=False,
+            truncate_ragged_lines=True, encoding="utf8-lossy",
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise ImportRejected(f"{path.name}: not a readable CSV file ({exc})") from exc
+    frame = frame.rename(dict(zip(frame.columns, grid_columns(frame.width), strict=True)))
+    return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def stream_csv(path: Path, separator: str, skip_rows: int, width: int, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """Batches of the rows after `skip_rows` as text grids c0..c{width-1}, with `_row`."""
+    schema = {c: pl.String for c in grid_columns(width)}
+    lazy = pl.scan_csv(
+        path, has_header=False, separator=separator, skip_rows=skip_rows, schema=schema,
+        truncate_ragged_lines=True, encoding="utf8-lossy", row_index_name=ROW, row_index_offset=skip_rows + 1,
+    )
+    try:
+        for batch in lazy.collect_batches(chunk_size=batch_rows):
+            yield batch.with_columns(pl.col(ROW).cast(pl.Int64))
+    except pl.exceptions.PolarsError as exc:
+        raise ImportRejected(f"{path.name}: the CSV cannot be parsed ({exc})") from exc

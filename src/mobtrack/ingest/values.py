@@ -1,0 +1,126 @@
+"""Reading the cells of field spreadsheets: counts, dates and round numbers, as Polars expressions.
+
+Counts arrive as "1,234", "1 234", "12.0", "Not available", "-", "n/a", or as numbers stored as
+text. `parse_counts` turns a text column into `value` (a whole number or null) plus the problem
+found, so that the adapter keeps the raw cell and records an issue instead of guessing.
+All of it is vectorised: no Python runs per cell.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import polars as pl
+
+# Cells that mean "no figure here". Lower-cased, stripped.
+PLACEHOLDERS = [
+    "not available", "n/a", "na", "n.a.", "-", "--", "—", "–", "..", "...", "?", "none", "null", "nil",
+    "nan", "unknown", "dnk", "do not know", "x", "#n/a", "#value!", "#ref!", "#div/0!", "nd", "s/o",
+]
+
+_PLAIN_INT = r"^[+-]?\d+$"
+_DECIMAL = r"^[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$"
+# 1,234 / 1 234 / 1'234 / 1.234.567 (grouped thousands; a single "1.234" stays a decimal)
+_GROUPED = r"^[+-]?\d{1,3}(?:(?:,\d{3})+|(?:[ \u00a0\u202f\u2009]\d{3})+|(?:'\d{3})+|(?:\.\d{3}){2,})(?:\.0+)?$"
+
+# Problems a count cell can have (issue rule slugs).
+PLACEHOLDER = "placeholder-count"
+NOT_NUMBER = "non-numeric-count"
+NOT_WHOLE = "fractional-count"
+REFORMATTED = "count-as-text"
+
+
+def parse_counts(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(value: Int64, problem: String) for a text column of counts.
+
+    problem is null for a clean integer, "count-as-text" when a separator or ".0" had to be
+    removed (the value is still used), and one of the other slugs when the value is null.
+    """
+    text = raw.cast(pl.String).str.strip_chars()
+    lowered = text.str.to_lowercase()
+    grouped = (
+        text.str.replace(r"\.0+$", "").str.replace_all(r"[,\s\u00a0\u202f\u2009'.]", "").cast(pl.Int64, strict=False)
+    )
+    as_float = text.cast(pl.Float64, strict=False)
+    is_int = text.str.contains(_PLAIN_INT)
+    is_grouped = text.str.contains(_GROUPED)
+    is_decimal = text.str.contains(_DECIMAL)
+    whole = is_decimal & (as_float == as_float.floor()) & (as_float.abs() < 9e15)
+    value = (
+        pl.when(is_int).then(text.cast(pl.Int64, strict=False))
+        .when(is_grouped).then(grouped)
+        .when(whole).then(as_float.cast(pl.Int64, strict=False))
+        .otherwise(None)
+    )
+    problem = (
+        pl.when(text.is_null() | (text == "")).then(None)
+        .when(is_int).then(None)
+        .when(is_grouped | whole).then(pl.lit(REFORMATTED))
+        .when(lowered.is_in(PLACEHOLDERS)).then(pl.lit(PLACEHOLDER))
+        .when(is_decimal).then(pl.lit(NOT_WHOLE))
+        .otherwise(pl.lit(NOT_NUMBER))
+    )
+    return value, problem
+
+
+PROBLEM_MESSAGES = {
+    PLACEHOLDER: "a placeholder, not a count: stored as missing",
+    NOT_NUMBER: "not a number: stored as missing",
+    NOT_WHOLE: "not a whole number: a count must be whole; stored as missing",
+    REFORMATTED: "number written as text (separators or decimals removed)",
+}
+
+
+# --- dates ------------------------------------------------------------------------------------
+
+# Tried in order; the first that parses wins. Day-first before month-first, as in most DTM countries.
+DATE_FORMATS = [
+    "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%m/%d/%Y",
+    "%B-%d-%Y", "%b-%d-%Y", "%d-%B-%Y", "%d-%b-%Y", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y",
+    "%B %d %Y", "%d-%b-%y", "%B %Y", "%b %Y", "%Y%m%d",
+]
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def parse_dates(raw: pl.Expr, formats: list[str] | None = None) -> pl.Expr:
+    """A Date expression from text cells in any of the usual spellings.
+
+    "2022-01-31 00:00:00", "2017-03-30T00:00:00", "April-30-2022", "30/04/2022", and Excel serial
+    day numbers ("44681") all parse. Unparseable cells become null (the caller reports them).
+    """
+    text = raw.cast(pl.String).str.strip_chars()
+    # keep the date part of ISO datetimes: "2022-01-31 00:00:00" / "2017-03-30T00:00:00.000Z"
+    iso = text.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})(?:[T ].*)?$", 1)
+    candidates = [iso.str.to_date("%Y-%m-%d", strict=False)] if formats is None else []
+    for fmt in formats or DATE_FORMATS:
+        candidates.append(text.str.to_date(fmt, strict=False))
+    if formats is None:
+        serial = text.cast(pl.Float64, strict=False)
+        in_range = serial.is_between(20000, 80000)  # 1954 .. 2119
+        candidates.append(
+            pl.when(in_range).then(pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial.floor().cast(pl.Int64)))
+        )
+    return pl.coalesce(candidates).cast(pl.Date)
+
+
+# --- round numbers ----------------------------------------------------------------------------
+
+_ROUND_IN_TEXT = re.compile(r"(?i)(?:^|[^a-z])(?:round|rnd|r)[\s_\-#.]*0*(\d{1,4})(?![0-9])")
+
+
+def parse_round(raw: pl.Expr) -> pl.Expr:
+    """Round numbers from '38', '38.0', 'R38', 'Round 11', 'B2_01' (baseline 2, round 1)."""
+    text = raw.cast(pl.String).str.strip_chars()
+    return pl.coalesce(
+        text.cast(pl.Float64, strict=False).cast(pl.Int32, strict=False),
+        text.str.extract(r"(?i)(?:round|rnd|r)[\s_\-#.]*0*(\d{1,4})", 1).cast(pl.Int32, strict=False),
+        text.str.extract(r"(\d{1,4})\s*$", 1).cast(pl.Int32, strict=False),
+    )
+
+
+def round_from_name(name: str) -> int | None:
+    """'iom_dtm_libya_baseline_assessment_round_39.xlsx' -> 39; 'R13 report' -> 13."""
+    stem = name.rsplit(".", 1)[0]
+    m = _ROUND_IN_TEXT.search(stem)
+    return int(m.group(1)) if m else None
