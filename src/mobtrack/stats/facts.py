@@ -1,0 +1,128 @@
+"""What every statistics loader returns, and the vectorised checks they share.
+
+A loader turns one file into *facts*: one row per value, in the columns of FACT_SCHEMA, each carrying
+the 1-based line of the source file it came from (the header is line 1). Rows it cannot use become
+issues with file, row, column and reason; they are never dropped silently and never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from mobtrack.model.vocab import Severity
+from mobtrack.stats.crosswalk import Crosswalk
+from mobtrack.validate.issue import Issue
+
+FACT_SCHEMA = {
+    "row": pl.Int64,
+    "year": pl.Int16,
+    "origin": pl.String,
+    "destination": pl.String,
+    "measure": pl.String,
+    "sex": pl.String,
+    "age": pl.String,
+    "cause": pl.String,
+    "detail": pl.String,
+    "value": pl.Float64,
+}
+FACT_COLUMNS = list(FACT_SCHEMA)
+
+
+@dataclass
+class Parsed:
+    source: str  # undesa | unhcr | idmc | worldbank
+    dataset: str  # undesa_stock, unhcr_population, ...
+    edition: str
+    facts: pl.DataFrame
+    rows_read: int
+    issues: list[Issue] = field(default_factory=list)
+    bilateral: bool = True  # origin and destination are different countries (OD-capable)
+
+
+class LoadError(Exception):
+    """The file cannot be loaded at all (wrong format, no rows...); nothing was written."""
+
+
+def conform(frame: pl.DataFrame) -> pl.DataFrame:
+    """The facts in canonical column order and types; missing dimensions become nulls ('total' for sex)."""
+    exprs = []
+    for name, dtype in FACT_SCHEMA.items():
+        if name in frame.columns:
+            exprs.append(pl.col(name).cast(dtype))
+        elif name == "sex":
+            exprs.append(pl.lit("total", dtype=pl.String).alias(name))
+        else:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+    return frame.select(exprs)
+
+
+def issues_from(bad: pl.DataFrame, file: str, column: str, rule: str, message: str,
+                value_column: str | None = None) -> list[Issue]:
+    """One error issue per row of `bad` (which has a `row` column); `{value}` in message is filled in."""
+    values = bad[value_column or column].cast(pl.String).to_list() if (value_column or column) in bad.columns else [None] * len(bad)
+    return [
+        Issue(Severity.ERROR, rule, message.format(value=v), file=file, row=int(r), column=column, value=v)
+        for r, v in zip(bad["row"].to_list(), values, strict=True)
+    ]
+
+
+def add_row_numbers(frame: pl.DataFrame, header_lines: int = 1) -> pl.DataFrame:
+    return frame.with_row_index("row", offset=header_lines + 1).with_columns(pl.col("row").cast(pl.Int64))
+
+
+def parse_numbers(frame: pl.DataFrame, columns: list[str], file: str) -> tuple[pl.DataFrame, list[Issue]]:
+    """Cast text columns to float. Empty cells are 'not reported' (null, not an error); text such as
+    'Not available' or a negative count rejects the row, with the column named."""
+    issues: list[Issue] = []
+    keep = pl.lit(True)
+    casts = []
+    for col in columns:
+        text = pl.col(col).cast(pl.String).str.strip_chars()
+        # Thousands separators are common in hand-made exports ("1,234"); nothing else is forgiven.
+        number = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        bad_text = text.is_not_null() & (text != "") & number.is_null()
+        bad_sign = number < 0
+        for mask, rule, message in ((bad_text, "non-numeric-count", "value {value!r} is not a number"),
+                                    (bad_sign, "negative-count", "value {value} is negative")):
+            bad = frame.filter(mask)
+            if len(bad):
+                issues += issues_from(bad, file, col, rule, message)
+        keep = keep & ~bad_text.fill_null(False) & ~bad_sign.fill_null(False)
+        casts.append(number.alias(col))
+    return frame.with_columns(casts).filter(keep), issues
+
+
+def parse_year(frame: pl.DataFrame, column: str, file: str) -> tuple[pl.DataFrame, list[Issue]]:
+    year = pl.col(column).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    valid = year.is_not_null() & (year == year.floor()) & year.is_between(1900, 2100)
+    bad = frame.filter(~valid)
+    issues = issues_from(bad, file, column, "bad-year", "year {value!r} is not a year between 1900 and 2100")
+    return frame.filter(valid).with_columns(year.cast(pl.Int16).alias(column)), issues
+
+
+def map_countries(frame: pl.DataFrame, column: str, system: str, crosswalk: Crosswalk, file: str,
+                  fallback: tuple[str, str] | None = None) -> tuple[pl.DataFrame, list[Issue]]:
+    """Replace a code/name column by mobtrack codes through the crosswalk; unmapped rows are rejected.
+
+    `fallback=(column, system)` is tried where the first column is empty or unmapped (UNHCR gives both an
+    ISO code, sometimes blank, and its own code)."""
+    mapping = crosswalk.mapping(frame[column].cast(pl.String), system).rename({"value": column, "code": "_code"})
+    out = frame.with_columns(pl.col(column).cast(pl.String)).join(mapping.drop("reason"), on=column, how="left")
+    if fallback is not None:
+        fb_col, fb_system = fallback
+        fb = crosswalk.mapping(out[fb_col].cast(pl.String), fb_system).rename({"value": fb_col, "code": "_fb"})
+        out = out.with_columns(pl.col(fb_col).cast(pl.String)).join(fb.drop("reason"), on=fb_col, how="left")
+        out = out.with_columns(pl.coalesce("_code", "_fb").alias("_code")).drop("_fb")
+    bad = out.filter(pl.col("_code").is_null())
+    issues = []
+    if len(bad):
+        reasons = dict(zip(mapping[column].to_list(), mapping["reason"].to_list(), strict=True))
+        others = bad[fallback[0]].to_list() if fallback else [None] * len(bad)
+        for r, v, other in zip(bad["row"].to_list(), bad[column].to_list(), others, strict=True):
+            why = reasons.get(v) or "empty"
+            shown = v if fallback is None else f"{v} / {other}"
+            issues.append(Issue(Severity.ERROR, "unknown-country", f"country {shown!r} not in the crosswalk: {why}",
+                                file=file, row=int(r), column=column, value=v))
+    return out.filter(pl.col("_code").is_not_null()).with_columns(pl.col("_code").alias(column)).drop("_code"), issues

@@ -1,0 +1,193 @@
+"""Country profiles: one country's migration and displacement picture, every figure traceable.
+
+Each figure is `{value, year, source, definition, ref}` where `ref` names the release (file, sha256)
+and the source rows summed (`rows: "2-5,17"`). Sources publish different years, so each figure takes
+the latest year its source has for the country that is not after the requested year, and says which.
+
+IDPs are shown side by side per source (`idps: {"idmc": ..., "dtm": ...}`). IDMC is registered here;
+the DTM side is added by registering a function with `register_idp_source("dtm", fn)`, where
+`fn(conn, iso3, year) -> figure | None` returns the same figure shape.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, func, select
+
+from mobtrack.stats.crosswalk import Crosswalk
+from mobtrack.stats.releases import Release, current_release
+from mobtrack.stats.tables import stats_fact
+
+DEFINITIONS = {
+    "immigrant_stock": "International migrants living in the country at mid-year: foreign-born, or foreign citizens "
+                       "where birthplace is not recorded (UN DESA); includes refugees where UN DESA adds them.",
+    "emigrant_stock": "People born in (or citizens of) the country living in other countries at mid-year, summed "
+                      "over every destination UN DESA reports.",
+    "top_origins": "Countries of origin of the immigrant stock, largest first.",
+    "top_destinations": "Countries where the country's emigrants live, largest first.",
+    "refugees_hosted": "Refugees and people in refugee-like situations under UNHCR's mandate in the country "
+                       "at year end, all origins.",
+    "refugees_originating": "Refugees from the country under UNHCR's mandate, in all countries of asylum, at year end.",
+    "asylum_seekers_hosted": "Asylum-seekers (claims pending) in the country at year end, all origins (UNHCR).",
+    "asylum_seekers_originating": "Asylum-seekers from the country with claims pending anywhere at year end (UNHCR).",
+    "idps_idmc": "People living in internal displacement at year end, conflict and disasters (IDMC stock).",
+    "new_displacements": "Internal displacement movements during the year, by cause (IDMC flow: a person "
+                         "displaced twice counts twice).",
+}
+TOP_N = 10
+
+
+def _pick(facts: list[tuple]) -> tuple[float, list[int]]:
+    """Sum facts (row, sex, value), using 'total' rows where the source gives them next to the sexes."""
+    totals = [f for f in facts if f[1] == "total"]
+    use = totals or facts
+    return float(sum(f[2] for f in use)), [f[0] for f in use]
+
+
+class ProfileBuilder:
+    def __init__(self, conn: Connection, iso3: str, year: int | None, crosswalk: Crosswalk):
+        self.conn, self.iso3, self.year, self.crosswalk = conn, iso3, year, crosswalk
+        self._releases: dict[str, Release | None] = {}
+
+    def release(self, dataset: str) -> Release | None:
+        if dataset not in self._releases:
+            self._releases[dataset] = current_release(self.conn, dataset)
+        return self._releases[dataset]
+
+    def facts(self, dataset: str, measure: str, side: str, year_rule: str = "latest"):
+        """(release, year, [(row, sex, value, other_country, cause)]) for the country on `side`."""
+        release = self.release(dataset)
+        if release is None:
+            return None, None, []
+        f = stats_fact.c
+        col = f.destination if side == "destination" else f.origin
+        where = (f.release_id == release.id) & (f.measure == measure) & (col == self.iso3)
+        if year_rule == "latest":
+            cap = where if self.year is None else where & (f.year <= self.year)
+            year = self.conn.execute(select(func.max(f.year)).where(cap)).scalar()
+            if year is None:
+                return release, None, []
+            where = where & (f.year == year)
+        else:
+            year = None
+        other = f.origin if side == "destination" else f.destination
+        rows = self.conn.execute(select(f.row, f.sex, f.value, other, f.cause, f.year).where(where)).all()
+        return release, year, rows
+
+    def figure(self, name: str, release: Release, year: int, facts: list[tuple]) -> dict:
+        value, rows = _pick([(r[0], r[1], r[2]) for r in facts])
+        return {"value": value, "year": year, "source": release.label, "definition": DEFINITIONS[name],
+                "ref": release.ref(rows)}
+
+    def simple(self, name: str, dataset: str, measure: str, side: str) -> dict | None:
+        release, year, facts = self.facts(dataset, measure, side)
+        return self.figure(name, release, year, facts) if facts else None
+
+    def stock_with_partners(self, name: str, partners: str, side: str) -> tuple[dict | None, dict | None, dict | None]:
+        """Total stock, its trend over every year, and the top partner countries, from one read."""
+        release, _, facts = self.facts("undesa_stock", "migrant_stock", side, year_rule="all")
+        if not facts:
+            return None, None, None
+        by_year: dict[int, list[tuple]] = defaultdict(list)
+        for r in facts:
+            by_year[r[5]].append(r)
+        years = sorted(y for y in by_year if self.year is None or y <= self.year)
+        if not years:
+            return None, None, None
+        year = years[-1]
+        total = self.figure(name, release, year, by_year[year])
+        trend = {"source": release.label, "definition": DEFINITIONS[name] + " Every year the source publishes.",
+                 "series": [{"year": y, **{k: v for k, v in self.figure(name, release, y, by_year[y]).items()
+                                           if k in ("value", "ref")}} for y in years]}
+        by_partner: dict[str, list[tuple]] = defaultdict(list)
+        for r in by_year[year]:
+            by_partner[r[3]].append(r)
+        ranked = sorted(((p, *_pick([(r[0], r[1], r[2]) for r in rs])) for p, rs in by_partner.items()),
+                        key=lambda t: -t[1])[:TOP_N]
+        top = {"year": year, "source": release.label, "definition": DEFINITIONS[partners],
+               "items": [{"country": p, "name": self.crosswalk.name(p), "value": v, "ref": release.ref(rows)}
+                         for p, v, rows in ranked]}
+        return total, trend, top
+
+    def new_displacements(self) -> dict | None:
+        release, year, facts = self.facts("idmc_flow", "new_displacements", "destination")
+        if not facts:
+            return None
+        by_cause: dict[str, list[tuple]] = defaultdict(list)
+        for r in facts:
+            by_cause[r[4] or "unspecified"].append(r)
+        total = self.figure("new_displacements", release, year, facts)
+        total["by_cause"] = sorted(
+            ({"cause": c, **{k: v for k, v in self.figure("new_displacements", release, year, rs).items()
+                             if k in ("value", "ref")}} for c, rs in by_cause.items()),
+            key=lambda d: -d["value"])
+        return total
+
+
+# --- IDP sources shown side by side -----------------------------------------------------------
+
+IdpSource = Callable[[Connection, str, int | None], dict | None]
+IDP_SOURCES: dict[str, IdpSource] = {}
+
+
+def register_idp_source(name: str, fn: IdpSource) -> None:
+    IDP_SOURCES[name] = fn
+
+
+def idmc_idps(conn: Connection, iso3: str, year: int | None) -> dict | None:
+    builder = ProfileBuilder(conn, iso3, year, Crosswalk.default())
+    release, y, facts = builder.facts("idmc_stock", "idps", "destination")
+    if not facts:
+        return None
+    fig = builder.figure("idps_idmc", release, y, facts)
+    by_cause: dict[str, list[tuple]] = defaultdict(list)
+    for r in facts:
+        by_cause[r[4] or "unspecified"].append(r)
+    fig["by_cause"] = [{"cause": c, **{k: v for k, v in builder.figure("idps_idmc", release, y, rs).items()
+                                       if k in ("value", "ref")}} for c, rs in sorted(by_cause.items())]
+    return fig
+
+
+register_idp_source("idmc", idmc_idps)
+
+IDP_NOTE = ("Sources differ by date (IDMC: 31 December; DTM: the round's reporting date), coverage (DTM counts "
+            "only the areas its rounds assess) and definition (IDMC includes disaster IDPs and people in "
+            "protracted displacement; DTM counts by the reason its enumerators record).")
+
+
+def profile(engine: Engine, iso3: str, year: int | None = None, crosswalk: Crosswalk | None = None) -> dict:
+    crosswalk = crosswalk or Crosswalk.default()
+    resolved = crosswalk.resolve(iso3, "iso3")
+    if resolved.code is None:
+        by_name = crosswalk.resolve(iso3, "name")
+        if by_name.code is None:
+            raise KeyError(f"{iso3!r} is not a country code or name in the crosswalk")
+        resolved = by_name
+    code = resolved.code
+    with engine.connect() as conn:
+        b = ProfileBuilder(conn, code, year, crosswalk)
+        immigrants, immigrants_trend, top_origins = b.stock_with_partners("immigrant_stock", "top_origins", "destination")
+        emigrants, emigrants_trend, top_destinations = b.stock_with_partners("emigrant_stock", "top_destinations", "origin")
+        figures = {
+            "immigrant_stock": immigrants,
+            "immigrant_stock_trend": immigrants_trend,
+            "emigrant_stock": emigrants,
+            "emigrant_stock_trend": emigrants_trend,
+            "top_origins": top_origins,
+            "top_destinations": top_destinations,
+            "refugees_hosted": b.simple("refugees_hosted", "unhcr_population", "refugees", "destination"),
+            "refugees_originating": b.simple("refugees_originating", "unhcr_population", "refugees", "origin"),
+            "asylum_seekers_hosted": b.simple("asylum_seekers_hosted", "unhcr_population", "asylum_seekers",
+                                              "destination"),
+            "asylum_seekers_originating": b.simple("asylum_seekers_originating", "unhcr_population",
+                                                   "asylum_seekers", "origin"),
+            "idps": {**{name: fn(conn, code, year) for name, fn in sorted(IDP_SOURCES.items())},
+                     **({"dtm": None} if "dtm" not in IDP_SOURCES else {}), "note": IDP_NOTE},
+            "new_displacements": b.new_displacements(),
+        }
+        loaded = {d: (r.label if r else None) for d, r in b._releases.items()}
+    missing = {k: "no data loaded for this country and year" for k, v in figures.items() if v is None}
+    return {"country": crosswalk.describe(code), "requested_year": year, "figures": figures, "missing": missing,
+            "sources": loaded}
