@@ -36,11 +36,12 @@ def figures_command(country: Country, level: Level, operation: Operation = None,
     if json:
         print_json(frame.to_dicts())
         return
-    table = Table("operation", "type", "round", "date", "p-code", "name", "value")
-    for r in frame.iter_rows(named=True):
-        table.add_row(r["operation"], r["assessment_type"], str(r["round"]), str(r["reporting_date"]), r["pcode"],
-                      r["name"], f"{r['value']:,}" if r["value"] is not None else "—")
-    console.print(table)
+    for (op, kind, number, when), part in frame.group_by(
+            ["operation", "assessment_type", "round", "reporting_date"], maintain_order=True):
+        table = Table("p-code", "name", "value", title=f"{op} · {kind} round {number} · {when}")
+        for r in part.iter_rows(named=True):
+            table.add_row(r["pcode"], r["name"], "—" if r["value"] is None else f"{r['value']:,}")
+        console.print(table)
 
 
 def changes_command(country: Country, level: Level, operation: Operation = None, round_number: RoundNumber = None,
