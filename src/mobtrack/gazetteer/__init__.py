@@ -13,3 +13,8 @@ knows (sites, villages, admin3+ without a COD list) are created as locations of 
 leaves nothing behind. Doubtful matches become review items and issues; they are never accepted
 silently.
 """
+
+from mobtrack.gazetteer.load import load_bundled, load_paths
+from mobtrack.gazetteer.resolve import Resolution, resolve_places
+
+__all__ = ["Resolution", "load_bundled", "load_paths", "resolve_places"]
