@@ -212,6 +212,7 @@ class HxlAdapter(Adapter):
                 continue
             if not decided:
                 fields, swap_issues = _fix_swaps(frame, fields, source.name, sheet)
+                fields = _sites_below_admin(frame, fields, notes)
                 issues = issues + swap_issues
                 context = _context(fields, frame, options, source.name, notes)
                 row_split, context = _decide_split(frame, context, notes)
@@ -266,6 +267,42 @@ def _fix_swaps(frame: pl.DataFrame, fields: dict[str, str], file: str, sheet) ->
                             "swapped in the file; read them the other way round", file, sheet, None,
                             f"#{level}+code/#{level}+name"))
     return fields, issues
+
+
+def _sites_below_admin(frame: pl.DataFrame, fields: dict[str, str], notes: list[str]) -> dict[str, str]:
+    """The finest "admin" level is really a list of settlements when its codes do not nest in the parent's.
+
+    COD p-codes nest (SOM2501 is in SOM25); settlement registries use their own codes
+    (NA-3802-A10-001). Such a level is read as sites, which the gazetteer does not look up as units.
+    """
+    if "site_code" in fields or "site_name" in fields:
+        return fields
+    levels = [n for n in (2, 3, 4) if f"adm{n}_pcode" in fields and f"adm{n - 1}_pcode" in fields]
+    if not levels:
+        return fields
+    n = max(levels)
+    if any(f"adm{m}_pcode" in fields or f"adm{m}_name" in fields for m in range(n + 1, 5)):
+        return fields
+    pair = frame.select(
+        pl.col(fields[f"adm{n}_pcode"]).str.strip_chars().alias("child"),
+        pl.col(fields[f"adm{n - 1}_pcode"]).str.strip_chars().alias("parent"),
+    ).drop_nulls()
+    if pair.height == 0:
+        return fields
+    nested = pair.select(
+        pl.col("child").str.starts_with(pl.col("parent")).mean().alias("nested"),
+        pl.col("child").str.starts_with(pl.col("parent").str.extract(r"^([A-Za-z]+)", 1)).mean().alias("prefix"),
+    ).row(0)
+    if (nested[0] or 0) >= 0.1 or (nested[1] or 0) >= 0.1:
+        return fields
+    example = pair.row(0)
+    fields = dict(fields)
+    fields["site_code"] = fields.pop(f"adm{n}_pcode")
+    if f"adm{n}_name" in fields:
+        fields["site_name"] = fields.pop(f"adm{n}_name")
+    notes.append(f"#adm{n} codes do not nest in #adm{n - 1} codes (e.g. {example[0]!r} in {example[1]!r}): "
+                 "read as settlement/site codes and names")
+    return fields
 
 
 def _context(fields: dict[str, str], frame: pl.DataFrame, options: ImportOptions, file: str,

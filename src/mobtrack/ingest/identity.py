@@ -51,9 +51,11 @@ def country_code(text: str | None) -> str | None:
 def assessment_from_name(name: str) -> AssessmentType | None:
     """'iom_dtm_ethiopia_site_assessment_round_28.xlsx' -> SA (longest run of words first)."""
     words = [w for w in re.split(r"[^a-z0-9]+", name.rsplit(".", 1)[0].lower()) if w]
-    for size in (4, 3, 2):
+    for size in (4, 3, 2, 1):
         for i in range(len(words) - size + 1):
-            found = parse_assessment_type("".join(words[i : i + size]))
+            phrase = "".join(words[i : i + size])
+            # single short words ("sa", "site", "reg") are too common in file names to trust
+            found = parse_assessment_type(phrase) if size > 1 or len(phrase) >= 6 else None
             if found:
                 return found
     return None
