@@ -25,9 +25,9 @@ class CanonicalCsvAdapter(Adapter):
     def sniff(self, source: SourceFile, head: bytes) -> float:
         first = head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip().lower()
         columns = {c.strip() for c in first.split(",")}
-        if {"population_group", "unit", "value"} <= columns and "round_number" in columns:
-            return 0.9
-        return 0.0
+        if not {"population_group", "unit", "value"} <= columns:
+            return 0.0
+        return 0.95 if columns <= set(CANONICAL_SCHEMA) else 0.3  # unknown columns: read() says which
 
     def read(self, source: SourceFile, options: ImportOptions) -> Iterator[Batch]:
         from mobtrack.ingest.safety import check_size
