@@ -1,0 +1,166 @@
+"""The candidate models and the base forecasts they make at many origins at once.
+
+Local models come from statsforecast. Fitting every (series, origin) pair is the cost of an
+honest backtest, so the pairs are stacked into one frame and fitted in a single call, and
+results are cached by the exact history they saw: a rolling backtest asks for the same
+(history, origin) again and again, and an identical history gives an identical forecast.
+
+ARIMA is a fixed AR(1) with mean rather than AutoARIMA: on this machine statsforecast 2.x's
+AutoARIMA costs 0.15-0.4 s per fit (its stepwise search), which would make the PRMN backtest
+alone take 10+ minutes; ETS is non-seasonal for the same reason (seasonal AutoETS is ~15x
+slower). Seasonality is still covered by seasonal naive, Theta's decomposition and the
+global model's season feature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+
+import numpy as np
+
+from mobtrack.foresight.gbm import gbm_forecast
+
+LOCAL_MODELS = ("Naive", "SeasonalNaive", "WindowAverage", "ETS", "ARIMA", "Theta", "Croston", "TSB", "ADIDA")
+GLOBAL_MODELS = ("GBM",)
+# The combination is the median of a few different-minded models: medians are robust to one
+# member going wild on a spike, which is the usual failure on displacement series.
+COMBO_MEMBERS = ("ETS", "Theta", "ARIMA", "WindowAverage", "GBM")
+ALL_MODELS = LOCAL_MODELS + GLOBAL_MODELS + ("Combo",)
+
+
+def _statsforecast_models(names: tuple[str, ...], season_length: int) -> list:
+    from statsforecast.models import (
+        ADIDA,
+        ARIMA,
+        TSB,
+        AutoETS,
+        CrostonClassic,
+        Naive,
+        SeasonalNaive,
+        Theta,
+        WindowAverage,
+    )
+
+    season = max(season_length, 1)
+    make = {
+        "Naive": lambda: Naive(),
+        "SeasonalNaive": lambda: SeasonalNaive(season_length=season),
+        "WindowAverage": lambda: WindowAverage(window_size=3),
+        "ETS": lambda: AutoETS(season_length=1, model="ZZN"),
+        "ARIMA": lambda: ARIMA(order=(1, 0, 0), include_mean=True),
+        "Theta": lambda: Theta(season_length=season, decomposition_type="additive"),
+        "Croston": lambda: CrostonClassic(),
+        "TSB": lambda: TSB(alpha_d=0.2, alpha_p=0.2),
+        "ADIDA": lambda: ADIDA(),
+    }
+    return [make[n]() for n in names]
+
+
+class ForecastCache:
+    """Base forecasts keyed by the exact history (bytes) they were made from."""
+
+    def __init__(self) -> None:
+        self.local: dict[bytes, np.ndarray] = {}
+        self.global_: dict[bytes, np.ndarray] = {}
+        self.hits = 0
+        self.misses = 0
+
+
+def _key(history: np.ndarray, *extra: object) -> bytes:
+    h = hashlib.blake2b(np.ascontiguousarray(history).tobytes(), digest_size=16)
+    h.update(repr(extra).encode())
+    return h.digest()
+
+
+def base_forecasts(
+    values: np.ndarray,
+    origins: list[int],
+    horizon: int,
+    season_length: int,
+    models: tuple[str, ...] = ALL_MODELS,
+    cache: ForecastCache | None = None,
+    n_jobs: int = 1,
+) -> np.ndarray:
+    """Forecasts of every model for every series from every origin.
+
+    Returns an array (n_models, n_series, n_origins, horizon); NaN where a series has not
+    started by the origin. Only `values[:, :origin + 1]` is read for an origin.
+    """
+    cache = cache or ForecastCache()
+    n = values.shape[0]
+    local = tuple(m for m in models if m in LOCAL_MODELS)
+    out = np.full((len(models), n, len(origins), horizon), np.nan)
+    pos = {m: k for k, m in enumerate(models)}
+
+    todo: list[tuple[int, int, np.ndarray, bytes]] = []
+    for j, origin in enumerate(origins):
+        for i in range(n):
+            hist = values[i, : origin + 1]
+            hist = hist[~np.isnan(hist)]
+            if hist.size == 0:
+                continue
+            if np.all(hist == hist[-1]):
+                # A flat history (all zeros, typically): every model says "the same again".
+                for m in local:
+                    out[pos[m], i, j] = hist[-1]
+                continue
+            key = _key(hist, local, horizon, season_length)
+            hit = cache.local.get(key)
+            if hit is not None:
+                cache.hits += 1
+                for k, m in enumerate(local):
+                    out[pos[m], i, j] = hit[k]
+            else:
+                cache.misses += 1
+                todo.append((i, j, hist, key))
+    if todo and local:
+        fitted = _fit_local(todo, local, horizon, season_length, n_jobs)
+        for (i, j, _, key), fc in zip(todo, fitted, strict=True):
+            cache.local[key] = fc
+            for k, m in enumerate(local):
+                out[pos[m], i, j] = fc[k]
+
+    if "GBM" in models:
+        for j, origin in enumerate(origins):
+            key = _key(values[:, : origin + 1], "gbm", horizon, season_length)
+            if key not in cache.global_:
+                cache.global_[key] = gbm_forecast(values, origin, horizon, season_length)
+            out[pos["GBM"], :, j] = cache.global_[key]
+        # Where the global model had too little data it falls back to naive.
+        if "Naive" in pos:
+            gap = np.isnan(out[pos["GBM"]])
+            out[pos["GBM"]][gap] = out[pos["Naive"]][gap]
+
+    if "Combo" in models:
+        members = [pos[m] for m in COMBO_MEMBERS if m in pos]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices before a series starts
+            out[pos["Combo"]] = np.nanmedian(out[members], axis=0)
+    return np.clip(out, 0.0, None)
+
+
+def _fit_local(todo: list, names: tuple[str, ...], horizon: int, season_length: int, n_jobs: int) -> list[np.ndarray]:
+    import pandas as pd
+    from statsforecast import StatsForecast
+    from statsforecast.models import Naive
+
+    lengths = np.array([len(t[2]) for t in todo])
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(len(todo)), lengths),
+            "ds": np.concatenate([np.arange(n) for n in lengths]),
+            "y": np.concatenate([t[2] for t in todo]),
+        }
+    )
+    sf = StatsForecast(
+        models=_statsforecast_models(names, season_length), freq=1, n_jobs=n_jobs, fallback_model=Naive()
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter from ETS/ARIMA on short series
+        fc = sf.forecast(df=frame, h=horizon)
+    fc = fc.sort_values(["unique_id", "ds"])
+    cols = [c for c in fc.columns if c not in ("unique_id", "ds")]
+    arr = fc[cols].to_numpy(dtype=float).reshape(len(todo), horizon, len(cols))
+    # statsforecast names columns by model alias; keep our order (same order as passed in).
+    return [np.nan_to_num(a.T, nan=t[2][-1]) for a, t in zip(arr, todo, strict=True)]

@@ -1,0 +1,59 @@
+"""Split-conformal prediction intervals from rolling-origin backtest errors.
+
+Each series' errors are divided by its own scale (the mean absolute period-to-period change
+of its recent history, the MASE denominator) so that errors from a district of 50 and a
+region of 50,000 can be pooled; the interval is the pooled quantile of those normalised
+errors times the series' scale. Signed quantiles (not |error|) keep the asymmetry of count
+data: arrivals overshoot far more than they undershoot. The quantile level carries the
+usual finite-sample correction ceil((n+1)(1-a))/n, so coverage holds for exchangeable errors.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+LEVELS = (80, 95)
+MIN_POOL = 20  # fewer pooled errors than this at a horizon: pool all horizons instead
+
+
+def series_scale(values: np.ndarray, window: int = 24) -> np.ndarray:
+    """Recent mean absolute change per series (n,), floored at 1 (one person)."""
+    recent = values[:, -window:]
+    with np.errstate(all="ignore"):
+        diffs = np.abs(np.diff(recent, axis=1))
+        scale = np.nanmean(np.where(np.isnan(diffs), np.nan, diffs), axis=1)
+    return np.fmax(np.nan_to_num(scale, nan=1.0), 1.0)
+
+
+def _quantile(z: np.ndarray, q: float, upper: bool) -> float:
+    n = z.size
+    if upper:
+        k = min(math.ceil((n + 1) * q), n)
+    else:
+        k = max(math.floor((n + 1) * q), 1)
+    return float(np.sort(z)[k - 1])
+
+
+def interval_offsets(z: np.ndarray, levels: tuple[int, ...] = LEVELS) -> dict[int, np.ndarray]:
+    """Per-horizon (lo, hi) offsets in scale units. z: normalised errors (n_series, n_origins, H).
+
+    Returns {level: array (H, 2)}.
+    """
+    horizon = z.shape[-1]
+    pooled_all = z[np.isfinite(z)]
+    out: dict[int, np.ndarray] = {}
+    for level in levels:
+        alpha = 1 - level / 100
+        offs = np.zeros((horizon, 2))
+        for h in range(horizon):
+            zh = z[..., h]
+            zh = zh[np.isfinite(zh)]
+            pool = zh if zh.size >= MIN_POOL else pooled_all
+            if pool.size == 0:
+                offs[h] = (-np.inf, np.inf)  # no backtest yet: say so with an unbounded interval
+                continue
+            offs[h] = (_quantile(pool, alpha / 2, upper=False), _quantile(pool, 1 - alpha / 2, upper=True))
+        out[level] = offs
+    return out
