@@ -1,23 +1,35 @@
 """Validation: a registry of small rules, each reporting issues per row with a severity.
 
 Two kinds of rule:
-- `RowRule.check(records, ctx)` looks at a batch of canonical records (after place matching,
-  so the match columns are there) and yields issues, vectorised with Polars.
-- `RoundRule.check_round(records, ctx)` looks at one whole round at once (duplicates, sums,
-  change against the previous round, ...).
+- `RowRule` looks at a batch of canonical records (after place matching, so the match
+  columns are there). Most row rules only declare a boolean Polars expression (`when`) that
+  is true on offending rows; `check_rows` evaluates every rule's expression in one pass.
+- `RoundRule` looks at one whole round at once (duplicates, sums, change against the previous
+  round, ...) and returns a *findings* frame: one row per problem.
+
+Either way a rule never builds issues itself: it says which rows offend, and `issues_from_rows`
+turns at most `max_issues_per_rule` of them per file into `Issue` objects (plus one summary issue
+per call saying how many more there were), so a broken 10-million-row file cannot produce
+10 million issues. A findings frame carries `source_sheet`, `source_row`, optionally `column`
+and `value` (what the issue points at) and any columns the rule's message template names.
 
 A new rule is one new module in `mobtrack/validate/rules/` that defines a subclass and
 decorates it with `@rule`. Rules never raise on bad data and never modify the records.
+The rule catalogue (docs/validation.md) is generated from the registry:
+`python -m mobtrack.validate.rules._catalogue --write docs/validation.md`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import pkgutil
+import string
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import polars as pl
 
@@ -33,9 +45,24 @@ MATCH_COLUMNS: dict[str, pl.DataType] = {
     "match_detail": pl.String,  # human-readable note, e.g. "PCode length TD07->TCD07"
 }
 
+DEFAULT_MAX_ISSUES_PER_RULE = 1000
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key a rule reads from `RuleContext.settings` (documented in the catalogue)."""
+
+    name: str
+    default: Any
+    doc: str
+
 
 @dataclass
 class RuleContext:
+    """What rules may know besides the records. The pipeline makes one context per source file
+    and reuses it for every batch and round of that file (the issue cap and the file-wide
+    spelling check keep their counts in it)."""
+
     file: str
     settings: dict = field(default_factory=dict)
     # figures (location_pcode, population_group, unit, value) of the previous round of the same
@@ -44,78 +71,221 @@ class RuleContext:
     # headline totals of rounds already stored: callable(operation) -> DataFrame
     # (assessment_type, round_number, population_group, unit, value)
     stored_round_totals: Callable[[str], pl.DataFrame] | None = None
+    # per-file bookkeeping, owned by the rules and the issue cap; callers leave it alone
+    reported: Counter = field(default_factory=Counter)
+    state: dict = field(default_factory=dict)
 
     def setting(self, key: str, default):
-        return self.settings.get(key, default)
+        """A setting, type-checked against its default so a typo in a rulebook fails loudly."""
+        if key not in self.settings:
+            return default
+        value = self.settings[key]
+        if default is None or value is None:
+            return value
+        if isinstance(default, bool) != isinstance(value, bool):
+            raise ValueError(f"validation setting {key!r} must be {type(default).__name__}, got {value!r}")
+        if isinstance(default, int | float) and not isinstance(value, int | float):
+            raise ValueError(f"validation setting {key!r} must be a number, got {value!r}")
+        if isinstance(default, dt.date) and not isinstance(value, dt.date):
+            try:
+                return dt.date.fromisoformat(str(value))
+            except ValueError:
+                raise ValueError(f"validation setting {key!r} must be a date (YYYY-MM-DD), got {value!r}") from None
+        if isinstance(default, list | tuple | set | frozenset) and not isinstance(value, list | tuple | set | frozenset):
+            raise ValueError(f"validation setting {key!r} must be a list, got {value!r}")
+        return value
+
+    @property
+    def max_issues(self) -> int:
+        return int(self.setting("max_issues_per_rule", DEFAULT_MAX_ISSUES_PER_RULE))
 
 
-class RowRule:
+def template_fields(template: str) -> list[str]:
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f]
+
+
+class _Rule:
     slug: ClassVar[str]
     severity: ClassVar[Severity]
-    description: ClassVar[str]
+    description: ClassVar[str]  # one line: what it checks
+    message: ClassVar[str]  # str.format template over the findings' columns
+    fix: ClassVar[str] = ""  # how a user fixes it (catalogue)
+    example: ClassVar[dict] = {}  # template values for the catalogue's example message
+    settings: ClassVar[tuple[Setting, ...]] = ()
+    columns: ClassVar[tuple[str, ...]] = ()  # canonical columns the rule needs; absent -> rule skipped
+
+    def setting(self, ctx: RuleContext, name: str):
+        for s in self.settings:
+            if s.name == name:
+                return ctx.setting(name, s.default)
+        raise KeyError(f"{self.slug}: undeclared setting {name!r}")
+
+    def applies(self, records: pl.DataFrame) -> bool:
+        return all(c in records.columns for c in self.columns)
+
+    def render(self, values: dict) -> str:
+        return self.message.format(**values)
+
+
+class RowRule(_Rule):
+    # the issue points at this column (a name), or at each row's `source_column` when None
+    column: ClassVar[str | None] = None
+    # expression giving the issue's `value` (the offending cell as text); None: no value
+    value: ClassVar[str | None] = None
+
+    def when(self, ctx: RuleContext) -> pl.Expr:
+        """Boolean expression, true on offending rows (null counts as false)."""
+        raise NotImplementedError
+
+    def extra(self, ctx: RuleContext) -> list[pl.Expr]:
+        """Additional named expressions the message template uses."""
+        return []
+
+    def find(self, records: pl.DataFrame, ctx: RuleContext, mask: pl.Series | None = None) -> pl.DataFrame:
+        """Offending rows as a findings frame. Override for rules that are not a single mask."""
+        if mask is None:
+            mask = records.select(self.when(ctx).fill_null(False)).to_series()
+        rows = records.filter(mask)
+        cols = [pl.col("source_sheet"), pl.col("source_row")]
+        cols.append(pl.lit(self.column).alias("column") if self.column else pl.col("source_column").alias("column"))
+        if self.value:
+            cols.append(pl.col(self.value).cast(pl.String).alias("value"))
+        cols += self.extra(ctx)
+        taken = {e.meta.output_name() for e in cols}
+        cols += [pl.col(n) for n in template_fields(self.message) if n in rows.columns and n not in taken]
+        return rows.select(cols)
 
     def check(self, records: pl.DataFrame, ctx: RuleContext) -> Iterable[Issue]:
+        if not self.applies(records):
+            return []
+        return issues_from_rows(self.find(records, ctx), ctx, self.slug, self.severity, self.render)
+
+
+class RoundRule(_Rule):
+    def find_round(self, records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
         raise NotImplementedError
-
-
-class RoundRule:
-    slug: ClassVar[str]
-    severity: ClassVar[Severity]
-    description: ClassVar[str]
 
     def check_round(self, records: pl.DataFrame, ctx: RuleContext) -> Iterable[Issue]:
-        raise NotImplementedError
+        if not self.applies(records) or records.height == 0:
+            return []
+        return issues_from_rows(self.find_round(records, ctx), ctx, self.slug, self.severity, self.render)
 
 
 RULES: dict[str, RowRule | RoundRule] = {}
 
 
 def rule(cls):
+    if cls.slug in RULES and type(RULES[cls.slug]) is not cls:
+        raise ValueError(f"two validation rules share the slug {cls.slug!r}")
     RULES[cls.slug] = cls()
     return cls
 
 
+_loaded = False
+
+
 def _load_rules() -> None:
-    if RULES:
+    # a flag, not `if RULES`: importing one rule module directly must not hide the others
+    global _loaded
+    if _loaded:
         return
+    _loaded = True
     for info in pkgutil.iter_modules([str(Path(__file__).parent / "rules")]):
-        importlib.import_module(f"mobtrack.validate.rules.{info.name}")
+        if not info.name.startswith("_"):  # _common, _catalogue: helpers, not rules
+            importlib.import_module(f"mobtrack.validate.rules.{info.name}")
+
+
+def all_rules() -> dict[str, RowRule | RoundRule]:
+    _load_rules()
+    return dict(sorted(RULES.items()))
 
 
 def issues_from_rows(
     rows: pl.DataFrame, ctx: RuleContext, slug: str, severity: Severity, message: str | Callable[[dict], str],
     column: str | None = None, value_column: str | None = None,
 ) -> list[Issue]:
-    """Turn the offending rows of a check into issues, one per row, with provenance."""
+    """Turn the offending rows of a check into issues, one per row, with provenance.
+
+    Only the first `max_issues_per_rule` rows per rule and file become issues; if a call has
+    more, one summary issue (row None) says how many more there were, so the size of the
+    report is bounded whatever the size of the file.
+    """
+    total = rows.height
+    if total == 0:
+        return []
+    room = max(ctx.max_issues - ctx.reported[slug], 0)
+    listed = rows.head(room)
     out = []
-    for r in rows.iter_rows(named=True):
+    for r in listed.iter_rows(named=True):
+        col = column or r.get("column") or r.get("source_column")
+        if value_column is not None:
+            val = r.get(value_column)
+        else:
+            val = r.get("value")
         out.append(Issue(
             severity=severity, rule=slug,
             message=message(r) if callable(message) else message,
             file=ctx.file, sheet=r.get("source_sheet"), row=r.get("source_row"),
-            column=column or r.get("source_column"),
-            value=None if value_column is None or r.get(value_column) is None else str(r.get(value_column)),
+            column=col, value=None if val is None else str(val),
+        ))
+    ctx.reported[slug] += total
+    hidden = total - listed.height
+    if hidden:
+        out.append(Issue(
+            severity=severity, rule=slug, file=ctx.file,
+            message=(f"{hidden:,} more rows fail {slug!r} here and are not listed one by one "
+                     f"(only the first {ctx.max_issues:,} per rule and file are; "
+                     f"{ctx.reported[slug]:,} in this file so far)"),
         ))
     return out
 
 
+def _enabled(ctx: RuleContext) -> list[RowRule | RoundRule]:
+    if not ctx.state.get("_settings_checked"):
+        # read every declared setting once, so a wrongly typed one fails before any work,
+        # not only when the data happens to reach the rule that reads it
+        ctx.max_issues  # noqa: B018
+        for r in all_rules().values():
+            for s in r.settings:
+                ctx.setting(s.name, s.default)
+        ctx.state["_settings_checked"] = True
+    disabled = set(ctx.setting("disabled_rules", []))
+    unknown = disabled - set(all_rules())
+    if unknown:
+        raise ValueError(f"disabled_rules names unknown rules: {sorted(unknown)}")
+    return [r for slug, r in all_rules().items() if slug not in disabled]
+
+
 def check_rows(records: pl.DataFrame, ctx: RuleContext) -> list[Issue]:
-    _load_rules()
+    """Run every row rule on a batch. Mask rules are evaluated together in one Polars pass."""
     out: list[Issue] = []
-    for r in RULES.values():
-        if isinstance(r, RowRule):
-            out.extend(r.check(records, ctx))
+    if records.height == 0:
+        return out
+    masked, custom = [], []
+    for r in _enabled(ctx):
+        if not isinstance(r, RowRule) or not r.applies(records):
+            continue
+        (custom if type(r).find is not RowRule.find else masked).append(r)
+    if masked:
+        masks = records.select([r.when(ctx).fill_null(False).alias(r.slug) for r in masked])
+        hits = masks.select(pl.all().any()).row(0, named=True)
+        for r in masked:
+            if hits[r.slug]:
+                found = r.find(records, ctx, masks.get_column(r.slug))
+                out.extend(issues_from_rows(found, ctx, r.slug, r.severity, r.render))
+    for r in custom:
+        out.extend(r.check(records, ctx))
     return out
 
 
 def check_round(records: pl.DataFrame, ctx: RuleContext) -> list[Issue]:
-    _load_rules()
     out: list[Issue] = []
-    for r in RULES.values():
+    for r in _enabled(ctx):
         if isinstance(r, RoundRule):
             out.extend(r.check_round(records, ctx))
     return out
 
 
-__all__ = ["MATCH_COLUMNS", "RULES", "ImportRejected", "Issue", "RoundRule", "RowRule", "RuleContext",
-           "check_round", "check_rows", "issues_from_rows", "rule"]
+__all__ = ["DEFAULT_MAX_ISSUES_PER_RULE", "MATCH_COLUMNS", "RULES", "ImportRejected", "Issue", "RoundRule",
+           "RowRule", "RuleContext", "Setting", "all_rules", "check_round", "check_rows", "issues_from_rows",
+           "rule"]

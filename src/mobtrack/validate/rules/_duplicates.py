@@ -1,0 +1,54 @@
+"""Rows that describe the same cell twice (shared by exact-duplicate and conflicting-duplicate)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from mobtrack.model.records import DISAGGREGATIONS
+from mobtrack.validate import RuleContext
+from mobtrack.validate.rules._common import cell_columns
+
+_SCHEMA = {"source_sheet": pl.String, "source_row": pl.Int64}
+
+
+def repeated_rows(records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
+    """Every row that repeats the cell of an earlier row (round x place x group x unit x role x
+    disaggregation), with the first row's provenance and value and `same` (identical count).
+
+    Both duplicate rules need this; it is computed once per round and kept in the context."""
+    cached = ctx.state.get("_repeated_rows")
+    if cached is not None and cached[0] is records:
+        return cached[1]
+    keyed, keys = cell_columns(records)
+    keys = keys + ["role", *DISAGGREGATIONS]
+    keyed = keyed.with_row_index("_order")
+    # one cheap pass to find the (usually few) repeated cells before any per-row work
+    repeated = keyed.filter(pl.len().over(keys) > 1)
+    if repeated.height == 0:
+        out = pl.DataFrame(schema=_SCHEMA)
+    else:
+        first = [pl.col(c).sort_by("_order").first().over(keys).alias(f"first_{c}")
+                 for c in ("source_sheet", "source_row", "value", "raw_value", "_order")]
+        out = (
+            repeated.with_columns(first)
+            .filter(pl.col("_order") != pl.col("first__order"))
+            .with_columns(
+                (pl.col("value").eq_missing(pl.col("first_value"))
+                 & pl.col("raw_value").eq_missing(pl.col("first_raw_value"))).alias("same"),
+                pl.coalesce(pl.col("raw_value"), pl.col("value").cast(pl.String)).alias("value_text"),
+                pl.coalesce(pl.col("first_raw_value"), pl.col("first_value").cast(pl.String)).fill_null("empty")
+                .alias("first_value_text"),
+                pl.when(pl.col("first_source_sheet").eq_missing(pl.col("source_sheet"))).then(pl.lit(""))
+                .otherwise(pl.lit(" of sheet ") + pl.col("first_source_sheet").fill_null("?")).alias("first_where"),
+            )
+            .sort("_order")
+        )
+    ctx.state["_repeated_rows"] = (records, out)
+    return out
+
+
+def findings(rows: pl.DataFrame) -> pl.DataFrame:
+    if rows.height == 0:
+        return pl.DataFrame(schema=_SCHEMA)
+    return rows.select("source_sheet", "source_row", pl.col("source_column").alias("column"),
+                       pl.col("value_text").alias("value"), "first_source_row", "first_where", "first_value_text")

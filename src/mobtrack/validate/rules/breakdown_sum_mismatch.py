@@ -1,0 +1,95 @@
+"""A breakdown (by sex, age...) does not add up to the total or part it breaks down."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from mobtrack.model.records import DISAGGREGATIONS
+from mobtrack.model.vocab import Severity
+from mobtrack.validate import RoundRule, RuleContext, rule
+from mobtrack.validate.rules._common import ROUND_KEY, cell_columns, exceeds, rows_list, used_dimensions
+from mobtrack.validate.rules.parts_sum_mismatch import SUM_SETTINGS
+
+_EMPTY = {"source_sheet": pl.String, "source_row": pl.Int64}
+
+
+@rule
+class BreakdownSumMismatch(RoundRule):
+    slug = "breakdown-sum-mismatch"
+    severity = Severity.ERROR
+    description = ("The `breakdown` rows of a figure (e.g. by sex, by age band, or by sex x age band) do not "
+                   "add up to the total or part they break down. Each breakdown shape is checked on its own, "
+                   "matched on the same place, group, unit and the part's own disaggregation keys; a breakdown "
+                   "of the whole cell is checked against its total, or the sum of its parts when there is no total.")
+    message = ("breakdown by {shape} sums to {breakdown_sum:,} (rows {breakdown_rows}) but the {parent} "
+               "is {parent_value:,} (difference {difference:+,})")
+    fix = ("Correct the breakdown value or the total that is wrong. A breakdown that legitimately leaves "
+           "people out (e.g. only children counted by age) is not a breakdown of the total: map it "
+           "to its own population group or drop it.")
+    example = {"shape": "sex", "breakdown_sum": 940, "breakdown_rows": "21, 22", "parent": "total",
+               "parent_value": 1000, "difference": -60}
+    settings = SUM_SETTINGS
+    columns = (*ROUND_KEY, "population_group", "unit", "role", "value")
+
+    def find_round(self, records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
+        if not (records["role"] == "breakdown").any():
+            return pl.DataFrame(schema=_EMPTY)
+        keyed, cell = cell_columns(records)
+        keyed = keyed.with_row_index("_order")
+        role = pl.col("role")
+        # The dimensions that partition a cell are the ones its parts use (reason, origin...);
+        # whatever else a breakdown fills (sex, age band...) is what it breaks the figure down by.
+        part_dims = used_dimensions(keyed.filter(role == "part"))
+        shape_dims = [d for d in DISAGGREGATIONS if d not in part_dims]
+        parent_key = cell + part_dims
+        shape = pl.concat_str([pl.when(pl.col(d).is_not_null()).then(pl.lit(d)) for d in shape_dims],
+                              separator=" x ", ignore_nulls=True)
+        groups = (
+            keyed.filter(role == "breakdown").with_columns(shape.alias("shape"))
+            .group_by(parent_key + ["shape"])
+            .agg(pl.col("value").sum().alias("breakdown_sum"), pl.col("value").is_null().any().alias("_gap"),
+                 rows_list().alias("breakdown_rows"), pl.col("source_sheet").first().alias("_bd_sheet"),
+                 pl.col("source_row").min().alias("_bd_row"), pl.col("source_column").first().alias("_bd_column"),
+                 pl.col("_order").min())
+            .filter(~pl.col("_gap"))
+        )
+        first = [pl.col(c).sort_by("_order").first() for c in ("value", "source_sheet", "source_row", "source_column")]
+        parts = keyed.filter(role == "part").group_by(parent_key).agg(first)
+        totals = keyed.filter(role == "total").group_by(cell).agg(first)
+        parts_sum = (keyed.filter(role == "part").group_by(cell)
+                     .agg(pl.col("value").sum().alias("_parts_sum"), pl.col("value").is_null().any().alias("_pgap")))
+        whole = pl.all_horizontal([pl.col(d).is_null() for d in part_dims]) if part_dims else pl.lit(True)
+        joined = (
+            groups
+            .join(parts.rename({c: f"_part_{c}" for c in ("value", "source_sheet", "source_row", "source_column")}),
+                  on=parent_key, how="left", nulls_equal=True)
+            .join(totals.rename({c: f"_total_{c}" for c in ("value", "source_sheet", "source_row", "source_column")}),
+                  on=cell, how="left", nulls_equal=True)
+            .join(parts_sum, on=cell, how="left", nulls_equal=True)
+        )
+        # Parent, in order: a total (for a breakdown of the whole cell), the matching part, the sum of
+        # the cell's parts (whole-cell breakdown, no total given).
+        use_total = whole & pl.col("_total_value").is_not_null()
+        use_part = ~use_total & pl.col("_part_value").is_not_null()
+        use_sum = ~use_total & ~use_part & whole & pl.col("_parts_sum").is_not_null() & ~pl.col("_pgap").fill_null(True)
+
+        def pick(name: str, fallback: pl.Expr) -> pl.Expr:
+            return (pl.when(use_total).then(pl.col(f"_total_{name}"))
+                    .when(use_part).then(pl.col(f"_part_{name}")).otherwise(fallback))
+
+        resolved = joined.with_columns(
+            pl.when(use_total).then(pl.col("_total_value")).when(use_part).then(pl.col("_part_value"))
+            .when(use_sum).then(pl.col("_parts_sum")).alias("parent_value"),
+            pl.when(use_total).then(pl.lit("total")).when(use_part).then(pl.lit("part it breaks down"))
+            .otherwise(pl.lit("sum of the parts")).alias("parent"),
+            pick("source_sheet", pl.col("_bd_sheet")).alias("source_sheet"),
+            pick("source_row", pl.col("_bd_row")).alias("source_row"),
+            pick("source_column", pl.col("_bd_column")).alias("column"),
+        ).filter(pl.col("parent_value").is_not_null())
+        difference = pl.col("breakdown_sum") - pl.col("parent_value")
+        bad = resolved.filter(exceeds(difference, pl.col("parent_value"), self.setting(ctx, "sum_tolerance"),
+                                      self.setting(ctx, "sum_tolerance_ratio")))
+        return bad.sort("_order").select(
+            "source_sheet", "source_row", "column", pl.col("parent_value").cast(pl.String).alias("value"),
+            pl.when(pl.col("shape") == "").then(pl.lit("nothing")).otherwise(pl.col("shape")).alias("shape"),
+            "breakdown_sum", "breakdown_rows", "parent", "parent_value", difference.alias("difference"))

@@ -1,0 +1,60 @@
+"""A place's figure jumps or collapses compared with the previous round."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from mobtrack.model.vocab import Severity
+from mobtrack.validate import RoundRule, RuleContext, Setting, rule
+from mobtrack.validate.rules._common import ROUND_KEY, headline_figures
+
+_EMPTY = {"source_sheet": pl.String, "source_row": pl.Int64}
+
+
+@rule
+class RoundOverRoundOutlier(RoundRule):
+    slug = "round-over-round-outlier"
+    severity = Severity.WARNING  # displacement can really triple in a month; a person must look
+    description = ("A place's figure (total, or sum of parts) for a group and unit changed by at least "
+                   "`outlier_factor` times and by at least `outlier_min_change` compared with the previous "
+                   "round of the same operation and assessment type.")
+    message = ("{place}: {population_group} ({unit}) is {figure:,} this round against {previous:,} in the "
+               "previous round ({change})")
+    fix = ("Check the figure and the place it was matched to (a wrong p-code moves a whole population). "
+           "If the change is real, nothing to do; tune the thresholds for volatile operations.")
+    example = {"place": "Baidoa", "population_group": "idps", "unit": "individuals", "figure": 48200,
+               "previous": 9100, "change": "x5.3"}
+    settings = (
+        Setting("outlier_factor", 3.0, "Flag when the new figure is at least this many times the old one, or "
+                "at most the old one divided by it."),
+        Setting("outlier_min_change", 1000, "...and the absolute change is at least this (ignores small places)."),
+    )
+    columns = (*ROUND_KEY, "population_group", "unit", "role", "value")
+
+    def find_round(self, records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
+        previous = ctx.previous_figures
+        if previous is None or previous.height == 0:
+            return pl.DataFrame(schema=_EMPTY)
+        # the store keys figures by location id; earlier callers by p-code: use what both have
+        key = next((k for k in ("location_id", "location_pcode") if k in previous.columns and k in records.columns),
+                   None)
+        if key is None:
+            return pl.DataFrame(schema=_EMPTY)
+        figures = headline_figures(records.filter(pl.col(key).is_not_null()))
+        if figures.height == 0:
+            return pl.DataFrame(schema=_EMPTY)
+        old = previous.select(key, "population_group", "unit", pl.col("value").alias("previous")).filter(
+            pl.col("previous").is_not_null())
+        both = figures.filter(pl.col("figure").is_not_null()).join(
+            old, on=[key, "population_group", "unit"], how="inner")
+        factor = float(self.setting(ctx, "outlier_factor"))
+        min_change = float(self.setting(ctx, "outlier_min_change"))
+        new, prev = pl.col("figure").cast(pl.Float64), pl.col("previous").cast(pl.Float64)
+        big_ratio = (new >= prev * factor) | (prev >= new * factor)
+        bad = both.filter(big_ratio & ((new - prev).abs() >= min_change))
+        change = (pl.when(pl.col("previous") == 0).then(pl.lit("from zero"))
+                  .otherwise(pl.lit("x") + (new / prev).round(2).cast(pl.String)))
+        return bad.sort("source_row", nulls_last=True).select(
+            "source_sheet", "source_row", pl.col("source_column").alias("column"),
+            pl.col("figure").cast(pl.String).alias("value"), "place", "population_group", "unit", "figure",
+            "previous", change.alias("change"))

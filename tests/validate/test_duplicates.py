@@ -1,0 +1,47 @@
+"""Duplicate records: identical repeats are warnings, conflicting repeats are errors."""
+
+from mobtrack.validate import RuleContext, check_round
+from tests.validate.helpers import frame, round_
+
+
+def test_distinct_cells_are_not_duplicates():
+    records = frame({}, {"unit": "households"}, {"population_group": "returnees_internal"},
+                    {"adm1_pcode": "SO12", "adm1_name": "Bakool"}, {"role": "breakdown", "sex": "f", "value": 40},
+                    {"role": "breakdown", "sex": "m", "value": 60}, {"round_number": 4})
+    assert round_(records) == []
+
+
+def test_exact_and_conflicting():
+    records = frame({"value": 10}, {"value": 10}, {"value": 12}, {"value": 10, "sex": "f", "role": "breakdown"})
+    assert round_(records) == [(4, "#affected+idp", "conflicting-duplicate"), (3, "#affected+idp", "exact-duplicate")]
+
+
+def test_messages_point_to_the_first_row():
+    records = frame({"value": 10, "source_sheet": "A"}, {"value": 12, "source_sheet": "B", "source_row": 40})
+    [issue] = check_round(records, RuleContext("f.xlsx"))
+    assert issue.rule == "conflicting-duplicate" and issue.severity == "error"
+    assert issue.sheet == "B" and issue.row == 40 and issue.value == "12"
+    assert "10 at row 2 of sheet A" in issue.message
+
+
+def test_placeholder_repeats_compare_by_text():
+    records = frame({"value": None, "raw_value": "n/a"}, {"value": None, "raw_value": "n/a"},
+                    {"value": None, "raw_value": "-"})
+    assert round_(records) == [(4, "#affected+idp", "conflicting-duplicate"), (3, "#affected+idp", "exact-duplicate")]
+
+
+def test_two_spellings_of_one_matched_place_are_one_place():
+    records = frame({"adm1_name": "Bay"}, {"adm1_name": "Bay region"}, matched=True)
+    assert round_(records) == [(3, "#affected+idp", "exact-duplicate")]
+
+
+def test_unmatched_places_compare_as_written():
+    records = frame({"adm1_name": "Bay"}, {"adm1_name": "Bay region"})
+    assert round_(records) == []
+
+
+def test_disaggregation_is_part_of_the_cell():
+    records = frame({"role": "part", "reason": "conflict", "origin_pcode": "SO11"},
+                    {"role": "part", "reason": "conflict", "origin_pcode": "SO12"},
+                    {"role": "part", "reason": "conflict", "origin_pcode": "SO11", "value": 5})
+    assert round_(records, rule="conflicting-duplicate") == [(4, "#affected+idp", "conflicting-duplicate")]
