@@ -1,0 +1,62 @@
+"""OD matrices from the global stocks, and the contract other sources plug into."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from mobtrack.stats import od
+from mobtrack.stats.od import ODError, ODQuery, change, net_flows, od_matrix, register_od_source
+
+
+def test_undesa_top_corridors(loaded):
+    m = od_matrix(loaded, "undesa", ODQuery(top=2))
+    assert m.columns == ["origin", "destination", "value", "source", "period"]
+    assert m.rows() == [("SYR", "TUR", 4100.0, "undesa:2020", "2020"), ("SYR", "DEU", 900.0, "undesa:2020", "2020")]
+
+
+def test_country_filter_covers_both_directions(loaded):
+    m = od_matrix(loaded, "undesa", ODQuery(year=2020, country="deu"))
+    assert set(zip(m["origin"], m["destination"], strict=True)) == {("SYR", "DEU"), ("TUR", "DEU"), ("UNK", "DEU"),
+                                                                     ("DEU", "TUR")}
+    assert m["value"].is_sorted(descending=True)
+
+
+def test_unhcr_measures_and_worldbank(loaded):
+    assert od_matrix(loaded, "unhcr", ODQuery(year=2020, top=1)).rows()[0][:3] == ("SYR", "TUR", 3600.0)
+    assert od_matrix(loaded, "unhcr", ODQuery(year=2020, measure="asylum_seekers")).shape[0] == 2
+    assert od_matrix(loaded, "worldbank", ODQuery(top=1)).rows()[0][:3] == ("SYR", "TUR", 2500.0)
+    with pytest.raises(ODError, match="no measure"):
+        od_matrix(loaded, "unhcr", ODQuery(measure="camels"))
+
+
+def test_wrong_level_and_unknown_source(loaded):
+    with pytest.raises(ODError, match="by country only"):
+        od_matrix(loaded, "undesa", ODQuery(level="1"))
+    with pytest.raises(ODError, match="unknown OD source"):
+        od_matrix(loaded, "nope", ODQuery())
+
+
+def test_no_data_loaded(engine):
+    with pytest.raises(ODError, match="no undesa_stock data loaded"):
+        od_matrix(engine, "undesa", ODQuery())
+
+
+def test_plugged_in_sources_must_keep_the_contract(engine, monkeypatch):
+    monkeypatch.setattr(od, "OD_SOURCES", dict(od.OD_SOURCES))
+    register_od_source("good", lambda conn, q: pl.DataFrame(
+        {"origin": ["A"], "destination": ["B"], "value": [1], "source": ["x"], "period": ["2020-01"]}), "test")
+    register_od_source("bad", lambda conn, q: pl.DataFrame({"origin": ["A"], "value": [1]}), "test")
+    assert od_matrix(engine, "good", ODQuery()).schema["value"] == pl.Float64
+    with pytest.raises(ODError, match="destination"):
+        od_matrix(engine, "bad", ODQuery())
+
+
+def test_net_flows_and_change():
+    gross = pl.DataFrame({"origin": ["A", "B", "A"], "destination": ["B", "A", "C"], "value": [10.0, 4.0, 3.0]})
+    net = net_flows(gross)
+    assert net.rows() == [("A", "B", 10.0, 4.0, 6.0), ("A", "C", 3.0, 0.0, 3.0)]
+    before = pl.DataFrame({"origin": ["A", "A"], "destination": ["B", "C"], "value": [10.0, 3.0]})
+    after = pl.DataFrame({"origin": ["A", "D"], "destination": ["B", "A"], "value": [12.0, 5.0]})
+    assert change(before, after).rows() == [("D", "A", 0.0, 5.0, 5.0), ("A", "C", 3.0, 0.0, -3.0),
+                                            ("A", "B", 10.0, 12.0, 2.0)]
