@@ -32,17 +32,27 @@ def _postgres_database(base_url: str):
         admin.dispose()
 
 
-@pytest.fixture
-def db_url(tmp_path):
-    """URL of an empty database (no schema yet)."""
+def _database(folder):
     base = os.environ.get("MOBTRACK_TEST_DATABASE_URL", "")
     if base.startswith("postgres"):
         yield from _postgres_database(base)
     else:
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite:///{folder / 'test.db'}"
         from mobtrack.store.db import get_engine
 
         get_engine.cache_clear()
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    """URL of an empty database (no schema yet)."""
+    yield from _database(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_db_url(tmp_path_factory):
+    """An empty database shared by the tests of one module (for expensive imports done once)."""
+    yield from _database(tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture
