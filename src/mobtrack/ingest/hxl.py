@@ -313,7 +313,8 @@ def _context(fields: dict[str, str], frame: pl.DataFrame, options: ImportOptions
         return pl.when((t == "") | t.str.to_lowercase().is_in(PLACEHOLDERS)).then(None).otherwise(t)
 
     own = {f: text(c) for f, c in fields.items()
-           if f in {"operation", "country_iso3", "country_name", "assessment_type", "round_number"}}
+           if f in {"operation", "country_iso3", "country_name", "assessment_type", "round_number",
+                    "adm1_pcode", "adm2_pcode", "adm3_pcode"}}
     ctx = resolve(own, options, file, frame, notes)
     for field in ("adm1_pcode", "adm1_name", "adm2_pcode", "adm2_name", "adm3_pcode", "adm3_name",
                   "adm4_pcode", "adm4_name", "site_code", "site_name", "site_type", "reason", "shelter_type",

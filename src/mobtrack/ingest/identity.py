@@ -71,6 +71,20 @@ def country_from_name(name: str) -> str | None:
     return None
 
 
+def country_from_pcodes(columns: dict[str, pl.Expr], sample: pl.DataFrame) -> str | None:
+    """'MW3' / 'UA71' / 'SOM25' -> the country whose ISO2/ISO3 code prefixes the admin1 p-codes."""
+    for level in (1, 2, 3):
+        expr = columns.get(f"adm{level}_pcode")
+        if expr is None or sample.height == 0:
+            continue
+        prefixes = sample.select(expr.str.extract(r"^([A-Za-z]{2,3})\d", 1).str.to_uppercase().drop_nulls().unique())
+        codes = {_country_lookup().get(_key(p)) for p in prefixes.to_series().to_list()}
+        codes.discard(None)
+        if len(codes) == 1:
+            return codes.pop()
+    return None
+
+
 def derived_operation(iso3: pl.Expr, assessment: pl.Expr) -> pl.Expr:
     labels = {str(k): v for k, v in ASSESSMENT_LABELS.items()}
     return pl.concat_str([iso3, pl.lit(" "), assessment.replace_strict(labels, default=assessment)])
@@ -104,6 +118,9 @@ def resolve(
             candidates.append(columns["country_iso3"].str.to_uppercase())
         if "country_name" in columns:
             candidates.append(_map_countries(columns["country_name"], sample))
+        from_codes = country_from_pcodes(columns, sample)
+        if from_codes:
+            candidates.append(pl.lit(from_codes))
         from_name = country_from_name(file_name)
         if from_name:
             candidates.append(pl.lit(from_name))
@@ -112,8 +129,10 @@ def resolve(
             missing.append("no country: pass --country ISO3")
         else:
             out["country_iso3"] = expr
-            if not any(has_values(c) for c in candidates[:-1] or [pl.lit(None)]) and from_name:
-                notes.append(f"country {from_name} taken from the file name")
+            own = candidates[: len(candidates) - bool(from_codes) - bool(from_name)]
+            if not any(has_values(c) for c in own):
+                source = "the p-codes" if from_codes else "the file name"
+                notes.append(f"country {from_codes or from_name} taken from {source}")
 
     # assessment type
     if options.assessment_type:

@@ -1,0 +1,223 @@
+"""DTM data-dictionary CSV and raw KoboToolbox exports of DTM forms.
+
+DTM names its form variables after its data dictionary: `m0310_loc_num_idp_ind` is dictionary
+entry m0310, and the rest says what it is (a location-level number of IDP individuals). The id
+may differ between form versions; the suffix is what this adapter reads, so a new form that
+reuses the dictionary's words imports without a mapping file.
+
+One row is one assessed village or site, located by its admin1-3 p-codes; counts of IDPs,
+returnees, arrivals and departures (individuals and households) and their men/women/children
+breakdowns become canonical records at site level (admin level 5).
+
+Only the variables listed here are read. Everything else in the export, including the
+enumerator's details, the GPS position where the interview started, phone numbers and free-text
+remarks, never reaches a canonical record; only the village's own coordinates do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import polars as pl
+
+from mobtrack.ingest import register
+from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
+from mobtrack.ingest.cells import ValueColumn, finest_level, melt
+from mobtrack.ingest.identity import resolve
+from mobtrack.ingest.safety import check_size, head_text, looks_like_xlsx, utf8_csv
+from mobtrack.ingest.tables import ROW, read_csv_head, sniff_separator, stream_csv
+from mobtrack.ingest.values import parse_dates
+from mobtrack.validate.issue import ImportRejected
+
+VARIABLE = re.compile(r"^_?[ms]\d{4}_(?P<suffix>[a-z0-9_]+)$")
+
+# Context variables, by suffix, in order of preference when several fill the same field.
+CONTEXT = {
+    "meta_adm0_pcode": "country_iso3",
+    "meta_adm1_pcode": "adm1_pcode",
+    "meta_adm2_pcode": "adm2_pcode",
+    "meta_adm3_pcode": "adm3_pcode",
+    "loc_site_id_ssid": "site_code",
+    "meta_adm4_pcode": "site_code",
+    "loc_site_name": "site_name",
+    "meta_adm4_pcode_other": "site_name",  # the village typed in when it is not in the list
+    "meta_survey_round": "round_number",
+    "loc_site_type_multiple": "site_type",
+}
+# Kobo's own calculated columns, which carry no dictionary id.
+PLAIN_CONTEXT = {"admin_4_name_txt_calc": "site_name"}
+ASSESSMENT_DATE = "meta_assessment_date"
+VILLAGE_GPS = "loc_gps_coords"  # "lat lon altitude precision" of the village itself
+
+# What a `loc_num_<what>_<unit>` variable counts.
+GROUPS = {
+    "idp": "idps", "idps": "idps", "arrival": "idps", "arrivals": "idps",
+    "return_idp": "returnees_internal", "return": "returnees_internal", "returnee": "returnees_internal",
+    "returnees": "returnees_internal", "return_abroad": "returnees_abroad", "returnee_abroad": "returnees_abroad",
+    "refugee": "refugees", "refugees": "refugees", "migrant": "migrants", "migrants": "migrants",
+    "host": "host_community", "depart": "absentees", "departure": "absentees", "departures": "absentees",
+}
+PEOPLE = {"men": ("male", "adult"), "women": ("female", "adult"), "boys": ("male", "children"),
+          "girls": ("female", "children"), "children": (None, "children"), "elderly": (None, "elderly")}
+TOTAL_VALUE = re.compile(r"^loc_num_(?P<what>[a-z_]+?)_(?P<unit>ind|hh)(?:_period)?$")
+BREAKDOWN_VALUE = re.compile(r"^loc_num_(?P<who>men|women|boys|girls|children|elderly)_(?P<what>[a-z_]+)$")
+# Personal or sensitive variables we name in the notes so that the user sees they were left out.
+SENSITIVE = re.compile(r"enum|phone|gps|respondent|_name_ki|ki_|contact|remarks|_submitted_by|_uuid|email")
+
+# Exports write an empty answer as these.
+BLANKS = ["NULL", "NaT", "nan", "N/A"]
+
+
+def variables(header: list[str | None]) -> dict[str, str]:
+    """{suffix: column} of the data-dictionary variables in a header row."""
+    found = {}
+    for col, name in enumerate(header):
+        m = VARIABLE.match(str(name or "").strip().lower())
+        if m:
+            found.setdefault(m.group("suffix"), f"c{col}")
+    return found
+
+
+def labels(header: list[str | None]) -> dict[str, str]:
+    return {f"c{i}": str(name).strip() for i, name in enumerate(header) if name}
+
+
+def value_columns(suffixes: dict[str, str], names: dict[str, str]) -> tuple[list[ValueColumn], list[str]]:
+    values: list[ValueColumn] = []
+    unread: list[str] = []
+    for suffix, col in suffixes.items():
+        if not suffix.startswith("loc_num_"):
+            continue
+        if m := BREAKDOWN_VALUE.match(suffix):
+            group = GROUPS.get(m.group("what"))
+            if group:
+                sex, age = PEOPLE[m.group("who")]
+                values.append(ValueColumn(col, names.get(col, suffix), group, "individuals", "breakdown",
+                                          sex=sex, age_band=age))
+                continue
+        if m := TOTAL_VALUE.match(suffix):
+            group = GROUPS.get(m.group("what"))
+            unit = "individuals" if m.group("unit") == "ind" else "households"
+            if group:
+                values.append(ValueColumn(col, names.get(col, suffix), group, unit, "total"))
+                continue
+        unread.append(names.get(col, suffix))
+    # Arrivals are the IDPs who came to the place: when the form also asks the number of IDPs
+    # present, arrivals repeat it and must not be counted twice.
+    totals: dict[tuple[str, str], ValueColumn] = {}
+    kept = []
+    for v in sorted(values, key=lambda v: ("arriv" in v.label, v.label)):
+        key = (v.group, v.unit, v.role, v.sex, v.age_band)
+        if v.role == "total" and key in totals:
+            unread.append(f"{v.label} (same figure as {totals[key].label})")
+            continue
+        totals[key] = v
+        kept.append(v)
+    return kept, unread
+
+
+@register
+class KoboAdapter(Adapter):
+    name = "dtm-kobo"
+    description = "DTM data-dictionary CSV (m0310_loc_num_idp_ind ...) and raw KoboToolbox exports of DTM forms"
+
+    def sniff(self, source: SourceFile, head: bytes) -> float:
+        if looks_like_xlsx(source.path, head):
+            return 0.0
+        text = head_text(head)
+        first = text.splitlines()[0] if text else ""
+        names = first.split(sniff_separator(text))
+        return 0.92 if len(variables([n.strip('"') for n in names])) >= 3 else 0.0
+
+    def read(self, source: SourceFile, options: ImportOptions) -> Iterator[Batch]:
+        check_size(source)
+        with utf8_csv(source.path) as (path, encoding):
+            with open(path, "rb") as fh:
+                sep = sniff_separator(fh.read(65536).decode("utf-8", "replace"))
+            head = read_csv_head(path, sep, 2)
+            header = [head[c][0] for c in head.columns if c != ROW]
+            suffixes = variables(header)
+            values, unread = value_columns(suffixes, labels(header))
+            if not values:
+                raise ImportRejected(f"{source.name}: no count variable (loc_num_..._ind / _hh) among the "
+                                     "data-dictionary columns; use --format mapping with a mapping file")
+            notes = [f"{len(suffixes)} data-dictionary variables; {len(values)} count variables read"]
+            if encoding != "utf-8":
+                notes.append(f"read as {encoding}")
+            if unread:
+                notes.append("count variables not read: " + ", ".join(unread))
+            left_out = [h for h in header if h and SENSITIVE.search(h.lower()) and VILLAGE_GPS not in h.lower()]
+            if left_out:
+                notes.append("personal or sensitive fields left out: " + ", ".join(left_out))
+            dates = self._period(path, sep, suffixes, len(header))
+            context_cols = _context_columns(suffixes, header)
+            batches = stream_csv(path, sep, 1, len(header), options.batch_rows)
+            ctx = None
+            for batch in batches:
+                batch = batch.with_columns(
+                    [pl.when(pl.col(c).is_in(BLANKS)).then(None).otherwise(pl.col(c)).alias(c)
+                     for c in batch.columns if c != ROW]
+                )
+                if ctx is None:
+                    ctx = self._context(context_cols, suffixes, dates, batch, options, source.name, notes)
+                records, issues = melt(batch, ctx, values, file=source.name, sheet=None)
+                yield Batch(records=records, issues=issues, notes=notes)
+                notes = []
+            if ctx is None:
+                raise ImportRejected(f"{source.name}: no data rows below the header")
+
+    def _period(self, path, sep: str, suffixes: dict[str, str], width: int) -> tuple | None:
+        """First and last assessment dates, from a streaming pass over the date column only."""
+        col = suffixes.get(ASSESSMENT_DATE)
+        if col is None:
+            return None
+        spans = [
+            b.select(parse_dates(pl.col(col)).min().alias("lo"), parse_dates(pl.col(col)).max().alias("hi"))
+            for b in stream_csv(path, sep, 1, width, 500_000)
+        ]
+        if not spans:
+            return None
+        return pl.concat(spans).select(pl.col("lo").min(), pl.col("hi").max()).row(0)
+
+    def _context(self, cols: dict[str, list[str]], suffixes, dates, batch, options, file, notes) -> dict:
+        def text(names: list[str]) -> pl.Expr:
+            exprs = [pl.col(c).str.strip_chars() for c in names]
+            return pl.coalesce([pl.when(e == "").then(None).otherwise(e) for e in exprs])
+
+        own = {f: text(c) for f, c in cols.items() if f in {"country_iso3", "round_number", "adm1_pcode", "adm2_pcode"}}
+        if "round_number" in own:
+            # DTM round codes: "B2_01" is baseline 2, round 1
+            own["assessment_type"] = pl.when(own["round_number"].str.contains(r"(?i)^B\d*[_\-]\d+$")).then(pl.lit("BA"))
+        ctx = resolve(own, options, file, batch, notes)
+        for field in ("adm1_pcode", "adm2_pcode", "adm3_pcode", "site_code", "site_name", "site_type"):
+            if field in cols:
+                ctx[field] = text(cols[field])
+        if dates and dates[1] is not None:
+            ctx["period_start"] = pl.lit(dates[0])
+            ctx["period_end"] = pl.lit(dates[1])
+            ctx["reporting_date"] = pl.lit(dates[1])
+            notes.append(f"assessments from {dates[0]} to {dates[1]}: reporting date set to the last day")
+        lat = suffixes.get(f"{VILLAGE_GPS}_latitude")
+        lon = suffixes.get(f"{VILLAGE_GPS}_longitude")
+        if lat and lon:
+            ctx["latitude"] = pl.col(lat).cast(pl.Float64, strict=False)
+            ctx["longitude"] = pl.col(lon).cast(pl.Float64, strict=False)
+        elif VILLAGE_GPS in suffixes:
+            parts = pl.col(suffixes[VILLAGE_GPS]).str.strip_chars().str.split(" ")
+            ctx["latitude"] = parts.list.get(0, null_on_oob=True).cast(pl.Float64, strict=False)
+            ctx["longitude"] = parts.list.get(1, null_on_oob=True).cast(pl.Float64, strict=False)
+        ctx["admin_level"] = finest_level({k: v for k, v in ctx.items() if k.startswith(("adm", "site_code", "site_name"))})
+        return ctx
+
+
+def _context_columns(suffixes: dict[str, str], header: list) -> dict[str, list[str]]:
+    cols: dict[str, list[str]] = {}
+    for suffix, field in CONTEXT.items():
+        if suffix in suffixes:
+            cols.setdefault(field, []).append(suffixes[suffix])
+    for i, name in enumerate(header):
+        field = PLAIN_CONTEXT.get(str(name or "").strip().lower())
+        if field:
+            cols.setdefault(field, []).insert(0, f"c{i}")
+    return cols
