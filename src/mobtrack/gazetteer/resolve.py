@@ -8,6 +8,7 @@ places are all known costs a `unique`, a dictionary lookup per place and a join.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -46,7 +47,19 @@ class PlaceDecision:
     reviews: list[dict] = field(default_factory=list)  # review items of this place's levels
 
 
-_MEMO: dict[tuple, dict[tuple, PlaceDecision]] = {}
+@dataclass
+class _Memo:
+    """Decisions for one country and gazetteer state: a frame to join on, and the decisions behind it."""
+
+    decisions: list[PlaceDecision] = field(default_factory=list)
+    table: pl.DataFrame | None = None
+    level_memo: dict = field(default_factory=dict)
+
+
+_MEMO: dict[tuple, _Memo] = {}
+# Source-defined location ids and review items already written, per transaction: they are only
+# known to exist inside the transaction that wrote or read them (a rolled-back import loses them).
+_IN_TRANSACTION: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str, reporting_date: date | None,
@@ -61,45 +74,71 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     swaps, swap_issues = detect_swaps(places, views, file_name)
     memo_key = (str(conn.engine.url), iso3, tuple((v.id, str(v.loaded_at)) for v in gaz.versions),
                 tuple(None if v is None else v.version.id for v in views.values()), alias_stamp, tuple(sorted(swaps)))
-    memo = _MEMO.setdefault(memo_key, {})
-    if len(_MEMO) > 64:
+    if memo_key not in _MEMO and len(_MEMO) >= 64:
         _MEMO.clear()
-        memo = _MEMO.setdefault(memo_key, {})
-    level_memo: dict = memo.setdefault("__levels__", {})  # type: ignore[arg-type]
+    memo = _MEMO.setdefault(memo_key, _Memo())
 
-    decisions: list[PlaceDecision] = []
-    for place in places.iter_rows(named=True):
-        key = tuple(place[c] for c in PLACE_COLUMNS)
-        decision = memo.get(key)
-        if decision is None:
-            decision = _decide(gaz, views, iso3, place, swaps, aliases, level_memo)
-            memo[key] = decision
-        decisions.append(decision)
+    fresh = places if memo.table is None else places.join(
+        memo.table.select(PLACE_COLUMNS), on=PLACE_COLUMNS, how="anti", nulls_equal=True)
+    if fresh.height:
+        first = len(memo.decisions)
+        for place in fresh.iter_rows(named=True):
+            memo.decisions.append(_decide(gaz, views, iso3, place, swaps, aliases, memo.level_memo))
+        added = fresh.select(PLACE_COLUMNS).with_columns(_result_columns(memo.decisions[first:], first))
+        memo.table = added if memo.table is None else pl.concat([memo.table, added])
 
-    ids = sourced.ensure_places(conn, iso3, [d.match for d in decisions if d.match.new_place is not None])
-    table = places.select(PLACE_COLUMNS).with_columns(
-        pl.Series("location_pcode", [d.match.pcode if d.match.accepted else None for d in decisions], pl.String),
-        pl.Series("match_method", [d.match.method for d in decisions], pl.String),
-        pl.Series("match_score", [d.match.score for d in decisions], pl.Float64),
-        pl.Series("match_status", [d.match.status for d in decisions], pl.String),
-        pl.Series("match_detail", [d.match.detail for d in decisions], pl.String),
-        pl.Series("location_id", [_location_id(d.match, ids) for d in decisions], pl.Int64),
-        pl.Series("_place", range(len(decisions)), pl.Int64),
-    )
     base = records.drop([c for c in OUT_SCHEMA if c in records.columns])
-    joined = base.with_row_index("_row").join(table, on=PLACE_COLUMNS, how="left", nulls_equal=True).sort("_row")
-    issues = swap_issues + _row_issues(joined, decisions, file_name)
-    reviews = sourced.write_reviews(conn, iso3, source_file_id, [r for d in decisions for r in d.reviews])
-    out = joined.drop("_row", "_place")
-    return Resolution(out.select([*base.columns, *OUT_SCHEMA]), issues, reviews)
+    joined = base.join(memo.table, on=PLACE_COLUMNS, how="left", nulls_equal=True, maintain_order="left")
+    tx = _IN_TRANSACTION.setdefault(conn.get_nested_transaction() or conn.get_transaction(), {})
+    ids = _source_ids(conn, iso3, memo, joined, tx)
+    located = joined.join(ids, on="location_pcode", how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("_source_level").is_not_null()).then(pl.col("_source_id"))
+        .otherwise(pl.col("_official_id")).alias("location_id"))
+    flagged = located.filter(pl.col("_flag"))
+    issues = swap_issues + (_row_issues(flagged, memo.decisions, file_name) if flagged.height else [])
+    reviews = _write_reviews(conn, iso3, source_file_id, memo, flagged, tx)
+    return Resolution(located.select([*base.columns, *OUT_SCHEMA]), issues, reviews)
 
 
-def _location_id(m: Match, ids: dict) -> int | None:
-    if not m.accepted:
-        return None
-    if m.new_place is not None:
-        return ids.get((m.new_place["admin_level"], m.pcode))
-    return m.location_id
+def _result_columns(decisions: list[PlaceDecision], first: int) -> list[pl.Series]:
+    ms = [d.match for d in decisions]
+    return [
+        pl.Series("location_pcode", [m.pcode if m.accepted else None for m in ms], pl.String),
+        pl.Series("match_method", [m.method for m in ms], pl.String),
+        pl.Series("match_score", [m.score for m in ms], pl.Float64),
+        pl.Series("match_status", [m.status for m in ms], pl.String),
+        pl.Series("match_detail", [m.detail for m in ms], pl.String),
+        pl.Series("_official_id", [m.location_id if m.accepted else None for m in ms], pl.Int64),
+        pl.Series("_source_level", [m.new_place["admin_level"] if m.accepted and m.new_place else None for m in ms],
+                  pl.Int8),
+        pl.Series("_pid", range(first, first + len(ms)), pl.Int64),
+        # rows of these places need issues (findings, or a place left unresolved) or review items
+        pl.Series("_flag", [bool(d.findings or d.reviews or not d.match.accepted) for d in decisions], pl.Boolean),
+    ]
+
+
+def _source_ids(conn: Connection, iso3: str, memo: _Memo, joined: pl.DataFrame, tx: dict) -> pl.DataFrame:
+    """(location_pcode, _source_id) of the source-defined places known in this transaction,
+    after creating (or reading) those of the batch that were not yet."""
+    known: pl.DataFrame = tx.get(("ids", iso3), pl.DataFrame(schema={"location_pcode": pl.String,
+                                                                      "_source_id": pl.Int64}))
+    batch = joined.filter(pl.col("_source_level").is_not_null()).select("location_pcode", "_pid")
+    missing = batch.unique("location_pcode").join(known, on="location_pcode", how="anti")
+    if missing.height:
+        created = sourced.ensure_places(conn, iso3, [memo.decisions[i].match for i in missing["_pid"].to_list()])
+        known = pl.concat([known, pl.DataFrame({"location_pcode": [p for _, p in created],
+                                                "_source_id": list(created.values())},
+                                               schema=known.schema)]).unique("location_pcode", keep="last")
+        tx[("ids", iso3)] = known
+    return known
+
+
+def _write_reviews(conn: Connection, iso3: str, source_file_id: int | None, memo: _Memo, flagged: pl.DataFrame,
+                   tx: dict) -> list[dict]:
+    done: set = tx.setdefault(("reviews", iso3, source_file_id), set())
+    todo = [i for i in flagged["_pid"].unique().to_list() if i not in done and memo.decisions[i].reviews]
+    done.update(todo)
+    return sourced.write_reviews(conn, iso3, source_file_id, [r for i in todo for r in memo.decisions[i].reviews])
 
 
 def _level_of(place: dict) -> int | None:
@@ -116,7 +155,8 @@ def _decide(gaz: CountryGazetteer, views: dict, iso3: str, place: dict, swaps: s
     level = _level_of(place)
     if level == 0:
         return PlaceDecision(_country(views[0], iso3))
-    parent: str | None = iso3
+    parent: str | None = iso3  # deepest ancestor resolved so far
+    parent_level = 0
     out = PlaceDecision(Match(status="unmatched", detail=f"no admin{level} code or name"))
     for lvl in ADMIN_LEVELS:
         if lvl > level:
@@ -128,22 +168,25 @@ def _decide(gaz: CountryGazetteer, views: dict, iso3: str, place: dict, swaps: s
         if code is None and name is None:
             continue
         view = views[lvl]
+        # Names are searched among the parent's children only when the parent is the level just above;
+        # a row that skips a level (site rows with admin2 but no admin1) is matched on the whole level.
+        direct = parent if parent_level == lvl - 1 else None
         if view is None:
             m = sourced.source_place(lvl, code, name, parent)
         else:
-            memo_key = (lvl, code, name, parent)
+            memo_key = (lvl, code, name, direct)
             m = level_memo.get(memo_key)
             if m is None:
-                m = level_memo[memo_key] = match_place(gaz, view, code, name, parent, aliases)
+                m = level_memo[memo_key] = match_place(gaz, view, code, name, direct, aliases)
         out.findings.extend((code_col if f.field == "code" else name_col, f) for f in m.findings)
         if view is not None and not m.accepted and (name or code):
-            out.reviews.append({"admin_level": lvl, "input_name": name, "input_code": code, "parent_pcode": parent,
+            out.reviews.append({"admin_level": lvl, "input_name": name, "input_code": code, "parent_pcode": direct,
                                 "candidates": m.candidates, "reason": m.detail,
                                 "name_key": name_key(name) if name else None})
         if lvl == level:
             out.match = m
         if m.accepted:
-            parent = m.pcode
+            parent, parent_level = m.pcode, lvl
     if level == SITE_LEVEL:
         out.match = sourced.site_place(place, parent)
     return out
@@ -156,13 +199,9 @@ def _country(view, iso3: str) -> Match:
     return sourced.source_place(0, iso3, iso3, None)
 
 
-def _row_issues(joined: pl.DataFrame, decisions: list[PlaceDecision], file_name: str) -> list[Issue]:
-    flagged = [i for i, d in enumerate(decisions) if d.findings or not d.match.accepted]
-    if not flagged:
-        return []
-    rows = joined.filter(pl.col("_place").is_in(flagged)).select("_place", "source_sheet", "source_row")
+def _row_issues(flagged: pl.DataFrame, decisions: list[PlaceDecision], file_name: str) -> list[Issue]:
     issues: list[Issue] = []
-    for place_index, sheet, row in rows.iter_rows():
+    for place_index, sheet, row in flagged.select("_pid", "source_sheet", "source_row").iter_rows():
         d = decisions[place_index]
         for column, f in d.findings:
             issues.append(Issue(Severity(f.severity), f.rule, f.message, file_name, sheet, row, column, f.value))

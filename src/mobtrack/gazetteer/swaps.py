@@ -13,7 +13,6 @@ import re
 import polars as pl
 
 from mobtrack.gazetteer.catalogue import Level
-from mobtrack.gazetteer.pcodes import clean_code
 from mobtrack.model.vocab import Severity
 from mobtrack.validate import Issue
 
@@ -21,13 +20,21 @@ _CODE_SHAPE = re.compile(r"^[A-Z]{2,3}[0-9][0-9A-Z_\-]*$")
 MAJORITY = 0.5
 
 
-def _known(level: Level | None, value: str) -> bool:
-    code = clean_code(value)
-    if code is None:
-        return False
+SAMPLE = 200  # distinct values per column are enough to tell which way round the columns are
+
+
+def _share_known(level: Level | None, values: pl.Series) -> float:
+    """Share of the values that are p-codes (of the level's gazetteer, or by shape without one)."""
+    values = values.drop_nulls().unique().head(SAMPLE)
+    if values.is_empty():
+        return 0.0
+    codes = values.str.replace_all(r"\s+", "").str.to_uppercase()
     if level is None:
-        return bool(_CODE_SHAPE.match(code))
-    return code in level.units or level.codes.rewrite(code).pcode is not None
+        return codes.str.contains(_CODE_SHAPE.pattern).mean() or 0.0
+    exact = codes.is_in(list(level.units))
+    rewritten = sum(level.codes.rewrite(c).pcode is not None for c in codes.filter(~exact).head(50).to_list())
+    checked = int(exact.sum()) + min(int((~exact).sum()), 50)
+    return (int(exact.sum()) + rewritten) / checked
 
 
 def detect_swaps(places: pl.DataFrame, views: dict[int, Level | None], file_name: str) -> tuple[set[int], list[Issue]]:
@@ -35,18 +42,17 @@ def detect_swaps(places: pl.DataFrame, views: dict[int, Level | None], file_name
     issues: list[Issue] = []
     for lvl in (1, 2, 3, 4):
         code_col, name_col = f"adm{lvl}_pcode", f"adm{lvl}_name"
-        codes = places[code_col].drop_nulls().unique().to_list()
-        names = places[name_col].drop_nulls().unique().to_list()
-        if not codes or not names:
+        if places[code_col].null_count() == places.height or places[name_col].null_count() == places.height:
             continue
         view = views.get(lvl)
-        codes_ok = sum(_known(view, c) for c in codes) / len(codes)
-        names_as_codes = sum(_known(view, n) for n in names) / len(names)
-        if names_as_codes > MAJORITY and codes_ok < MAJORITY and names_as_codes > codes_ok:
+        codes_ok = _share_known(view, places[code_col])
+        names_as_codes = _share_known(view, places[name_col])
+        if names_as_codes > MAJORITY and codes_ok < MAJORITY:
             swapped.add(lvl)
+            sample = ", ".join(places[name_col].drop_nulls().unique().sort().head(3).to_list())
             issues.append(Issue(
                 Severity.WARNING, "swapped-name-code",
                 f"admin{lvl} code and name columns are swapped ({names_as_codes:.0%} of names are p-codes, "
                 f"{codes_ok:.0%} of codes are); read them the other way round",
-                file_name, None, None, f"{code_col}/{name_col}", ", ".join(map(str, names[:3]))))
+                file_name, None, None, f"{code_col}/{name_col}", sample))
     return swapped, issues
