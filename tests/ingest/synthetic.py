@@ -7,7 +7,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 
-from mobtrack.ingest import get_adapter
+from mobtrack.ingest import _load_builtin_adapters, get_adapter
 from mobtrack.ingest.base import ImportOptions, SourceFile
 
 
@@ -37,6 +37,7 @@ def write_csv(path: Path, rows: list[list], *, encoding: str = "utf-8", sep: str
 
 def read_all(path: Path, fmt: str | None = None, **options) -> tuple[pl.DataFrame, list, list[str], list]:
     """(records, issues, notes, batches) of one file through the adapter `fmt` (or the sniffed one)."""
+    _load_builtin_adapters()  # the registry loads lazily only when empty; a test may have imported one adapter
     source = SourceFile.from_path(path)
     adapter = get_adapter(source, fmt)
     batches = list(adapter.read(source, ImportOptions(**options)))

@@ -10,6 +10,7 @@ Polars in batches, so memory does not depend on the file's size.
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 import zipfile
@@ -150,15 +151,25 @@ def sniff_separator(text: str) -> str:
 
 
 def read_csv_head(path: Path, separator: str, n_rows: int = 30) -> pl.DataFrame:
-    """The first rows of a UTF-8 CSV as a text grid (no header interpretation)."""
-    try:
-        frame = pl.read_csv(
-            path, has_header=False, separator=separator, n_rows=n_rows, infer_schema=False,
-            truncate_ragged_lines=True, encoding="utf8-lossy",
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise ImportRejected(f"{path.name}: not a readable CSV file ({exc})") from exc
-    frame = frame.rename(dict(zip(frame.columns, grid_columns(frame.width), strict=True)))
+    """The first rows of a UTF-8 CSV as a text grid (no header interpretation).
+
+    Read with the csv module because title rows above the header are often shorter than the
+    data rows, and the grid must be as wide as the widest row.
+    """
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        rows = []
+        try:
+            for row in csv.reader(fh, delimiter=separator):
+                rows.append(row)
+                if len(rows) >= n_rows:
+                    break
+        except csv.Error as exc:
+            raise ImportRejected(f"{path.name}: not a readable CSV file ({exc})") from exc
+    width = max((len(r) for r in rows), default=0)
+    if width == 0:
+        raise ImportRejected(f"{path.name}: the file holds no rows")
+    data = {f"c{i}": [(r[i].strip() or None) if i < len(r) else None for r in rows] for i in range(width)}
+    frame = pl.DataFrame(data, schema={c: pl.String for c in data})
     return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
