@@ -41,6 +41,8 @@ class RoundOutcome:
     status: str  # imported | unchanged
     observations: int
     version: int | None = None
+    version_id: int | None = None
+    round_status: str | None = None  # draft (errors block publishing) | validated | published
 
 
 @dataclass
@@ -104,7 +106,8 @@ class _Importer:
         self.pending: dict[tuple, list[pl.DataFrame]] = {}
         self.finalised: set[tuple] = set()
         self.file_id: int | None = None
-        self.stored_issues: list[tuple[int | None, Issue]] = []
+        self.stored_issues: list[tuple[int | None, Issue]] = []  # (round version id or None for the file)
+        self.row_issues: dict[tuple, list[Issue]] = {}  # row issues by round key, until the round is stored
 
     def _file_id(self, fmt: str, sheet: str | None) -> int:
         if self.file_id is None:
@@ -127,11 +130,8 @@ class _Importer:
             if records.is_empty():
                 continue
             self._missing_identity(records)
-            records = records.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in ROUND_KEY))
-            matched = self._match(records, file_id)
-            row_issues = check_rows(matched, self._ctx())
-            self.result.issues.extend(row_issues)
-            self.stored_issues.extend((None, i) for i in row_issues)
+            matched, place_issues = self._match(records, file_id)
+            self._route(place_issues + check_rows(matched, self._ctx()), matched)
             self._collect(matched)
             if self.progress:
                 self.progress(batch.records.height)
@@ -156,17 +156,33 @@ class _Importer:
     def _ctx(self) -> RuleContext:
         return RuleContext(file=self.source.name, settings=self.settings)
 
-    def _match(self, records: pl.DataFrame, file_id: int) -> pl.DataFrame:
-        parts = []
+    def _match(self, records: pl.DataFrame, file_id: int) -> tuple[pl.DataFrame, list[Issue]]:
+        parts, issues = [], []
         for (country,), part in records.group_by(["country_iso3"], maintain_order=True):
             resolution = gazetteer.resolve_places(
                 self.conn, part, country_iso3=country, reporting_date=part["reporting_date"].max(),
                 source_file_id=file_id, file_name=self.source.name,
             )
-            self.result.issues.extend(resolution.issues)
-            self.stored_issues.extend((None, i) for i in resolution.issues)
+            issues.extend(resolution.issues)
             parts.append(resolution.records)
-        return pl.concat(parts, how="vertical_relaxed")
+        return pl.concat(parts, how="vertical_relaxed"), issues
+
+    def _route(self, issues: list[Issue], records: pl.DataFrame) -> None:
+        """Attach each row's issues to the round the row belongs to (they block publishing that round)."""
+        self.result.issues.extend(issues)
+        located = [i for i in issues if i.row is not None]
+        self.stored_issues.extend((None, i) for i in issues if i.row is None)
+        if not located:
+            return
+        wanted = pl.DataFrame({"source_sheet": [i.sheet for i in located], "source_row": [i.row for i in located]},
+                              schema={"source_sheet": pl.String, "source_row": pl.Int64}).with_row_index("_i")
+        rows = records.select("source_sheet", "source_row", *ROUND_KEY).unique(["source_sheet", "source_row"])
+        keyed = wanted.join(rows, on=["source_sheet", "source_row"], how="left", nulls_equal=True).sort("_i")
+        for issue, key in zip(located, keyed.select(ROUND_KEY).rows(), strict=True):
+            if key[0] is None:
+                self.stored_issues.append((None, issue))
+            else:
+                self.row_issues.setdefault(key, []).append(issue)
 
     def _collect(self, records: pl.DataFrame) -> None:
         seen = set()
@@ -204,13 +220,15 @@ class _Importer:
         outcome = RoundOutcome(operation_name, assessment_type, int(number),
                                reporting_date.isoformat() if reporting_date else None, "unchanged", observations.height)
         self.result.issues.extend(round_issues)
+        round_issues = self.row_issues.pop(key, []) + round_issues
         self.result.rounds.append(outcome)
         if previous is not None and self._same_as(previous, digest, observations):
-            outcome.version = previous.version
+            outcome.version, outcome.version_id = previous.version, previous.id
             return
         figures = rollup(observations, hierarchy(self.conn, country))
         vid = rounds.write_version(self.conn, rid, self.file_id, observations, figures, meta, digest)
         outcome.status, outcome.version = "imported", (previous.version + 1 if previous else 1)
+        outcome.version_id = vid
         self.result.status = "imported"
         self.stored_issues.extend((vid, i) for i in round_issues)
 
@@ -235,6 +253,13 @@ class _Importer:
             .order_by(round_.c.number.desc()).limit(1)
         ).scalar()
         return None if prev is None else rounds.read_figures(self.conn, prev)
+
+    def settle_status(self) -> None:
+        from mobtrack.store.publishing import mark_validated
+
+        for outcome in self.result.rounds:
+            if outcome.status == "imported":
+                outcome.round_status = mark_validated(self.conn, outcome.version_id)
 
     def store_issues(self) -> None:
         if not self.stored_issues or self.file_id is None:
@@ -269,6 +294,7 @@ def import_file(path: Path, options: ImportOptions | None = None, db_url: str | 
             result = importer.run(grouped)
             if result.status == "imported" and not dry_run:
                 importer.store_issues()
+                importer.settle_status()
                 trans.commit()
             else:
                 trans.rollback()

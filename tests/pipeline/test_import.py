@@ -151,3 +151,20 @@ def test_latest_keeps_only_each_operations_latest_round(tmp_path, db_url, engine
     with engine.connect() as conn:
         frame = figures(conn, RoundFilter(country_iso3="SOM", latest=latest), level=0)
     assert frame["round"].to_list() == expected_rounds
+
+
+def test_publishing_is_refused_while_errors_remain_and_allowed_after_a_fix(tmp_path, db_url, engine):
+    from mobtrack.store.publishing import PublishError, publish
+
+    bad = rows(values=(100, -5, 7))  # a negative count is an error
+    result = import_file(write(tmp_path, bad), db_url=db_url)
+    assert result.rounds[0].round_status == "draft"
+    with engine.begin() as conn, pytest.raises(PublishError) as refused:
+        publish(conn, "Synthetic test operation", 1)
+    assert any(b["row"] is not None for b in refused.value.blocking)
+    fixed = import_file(write(tmp_path, rows(), "fixed.csv"), db_url=db_url)
+    assert fixed.rounds[0].round_status == "validated"
+    with engine.begin() as conn:
+        assert publish(conn, "Synthetic test operation", 1)["changed"] is True
+    with engine.connect() as conn:
+        assert figures(conn, RoundFilter(country_iso3="SOM", published_only=True), level=0)["value"].to_list() == [157]

@@ -47,13 +47,16 @@ def _run(paths: list[Path], options: ImportOptions, db: str | None, dry_run: boo
 def import_command(
     paths: Paths, fmt: Format = None, operation: Operation = None, country: Country = None,
     assessment_type: Assessment = None, round_number: RoundNumber = None, mapping: Mapping = None,
-    sheet: Sheet = None, db: DbOption = None, json: JsonOption = False,
+    sheet: Sheet = None,
+    publish: Annotated[bool, typer.Option("--publish", help="Publish the imported rounds when nothing blocks it.")] = False,
+    db: DbOption = None, json: JsonOption = False,
 ) -> None:
     """Import files; each lands whole or not at all, and importing the same content again changes nothing.
 
-    Example: mobtrack import displacement-admin2-admin0pcode-hti.json
+    Example: mobtrack import displacement-admin2-admin0pcode-hti.json --publish
     """
     results = _run(paths, _options(fmt, operation, country, assessment_type, round_number, mapping, sheet), db, False)
+    published = _publish(results, db) if publish else []
     status = ("rejected" if any(r.status == "rejected" for r in results)
               else "imported" if any(r.status == "imported" for r in results) else "unchanged")
     if json:
@@ -63,11 +66,30 @@ def import_command(
                 totals[k] += v
         print_json({"status": status, "rounds": [dict(file=r.file, **x.__dict__) for r in results for x in r.rounds],
                     "observations": sum(r.observations for r in results), "issues": totals,
-                    "files": [r.as_dict() for r in results]})
+                    "published": published, "files": [r.as_dict() for r in results]})
     else:
         for r in results:
             _describe(r)
+        for p in published:
+            console.print(f"  publish round {p['round']} of {p['operation']}: {p['status']}"
+                          + (f" ({p['message']})" if p.get("message") else ""))
     raise typer.Exit(1 if status == "rejected" else 0)
+
+
+def _publish(results, db) -> list[dict]:
+    from mobtrack.store.db import get_engine
+    from mobtrack.store.publishing import PublishError, publish
+
+    out = []
+    for result in results:
+        for r in result.rounds:
+            with get_engine(db).begin() as conn:
+                try:
+                    out.append(publish(conn, r.operation, r.round_number, r.assessment_type))
+                except PublishError as exc:
+                    out.append({"operation": r.operation, "round": r.round_number, "status": "blocked",
+                                "message": str(exc), "blocking": exc.blocking[:20]})
+    return out
 
 
 def _describe(result) -> None:

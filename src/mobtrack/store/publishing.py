@@ -1,0 +1,66 @@
+"""Publishing: a round becomes visible to the public only when published, and only when nothing blocks it.
+
+What blocks: an error-severity issue on the round's current version (its rows, its round checks, places
+still in review), or on the file it came from as a whole. Warnings never block.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from mobtrack.store.rounds import now
+from mobtrack.store.schema import issue, operation, round_, round_version
+
+
+class PublishError(Exception):
+    def __init__(self, message: str, blocking: list[dict] | None = None):
+        super().__init__(message)
+        self.blocking = blocking or []
+
+
+def find_round(conn: Connection, operation_name: str, number: int, assessment_type: str | None = None):
+    query = (select(round_.c.id, round_.c.status, round_.c.assessment_type, round_.c.current_version_id)
+             .join(operation, operation.c.id == round_.c.operation_id)
+             .where(operation.c.name == operation_name, round_.c.number == number))
+    if assessment_type:
+        query = query.where(round_.c.assessment_type == assessment_type.upper())
+    found = conn.execute(query).all()
+    if not found:
+        raise PublishError(f"no round {number} of operation {operation_name!r}"
+                           + (f" ({assessment_type})" if assessment_type else ""))
+    if len(found) > 1:
+        kinds = ", ".join(r.assessment_type for r in found)
+        raise PublishError(f"operation {operation_name!r} has a round {number} for several assessment types "
+                           f"({kinds}): say which with --assessment-type")
+    return found[0]
+
+
+def blocking_issues(conn: Connection, version_id: int) -> list[dict]:
+    file_id = select(round_version.c.source_file_id).where(round_version.c.id == version_id).scalar_subquery()
+    rows = conn.execute(
+        select(issue.c.rule, issue.c.sheet, issue.c.row, issue.c.column, issue.c.value, issue.c.message)
+        .where(issue.c.severity == "error",
+               or_(issue.c.round_version_id == version_id,
+                   and_(issue.c.round_version_id.is_(None), issue.c.source_file_id == file_id)))
+        .order_by(issue.c.id)
+    ).all()
+    return [r._asdict() for r in rows]
+
+
+def mark_validated(conn: Connection, version_id: int) -> str:
+    """After an import: `validated` when nothing blocks publishing, else `draft`."""
+    status = "draft" if blocking_issues(conn, version_id) else "validated"
+    conn.execute(update(round_).where(round_.c.current_version_id == version_id).values(status=status))
+    return status
+
+
+def publish(conn: Connection, operation_name: str, number: int, assessment_type: str | None = None) -> dict:
+    found = find_round(conn, operation_name, number, assessment_type)
+    if found.status == "published":
+        return {"operation": operation_name, "round": number, "status": "published", "changed": False}
+    blocking = blocking_issues(conn, found.current_version_id)
+    if blocking:
+        raise PublishError(f"round {number} of {operation_name!r} has {len(blocking)} blocking errors; "
+                           "fix the file and import it again, or resolve the review items", blocking)
+    conn.execute(update(round_).where(round_.c.id == found.id).values(status="published", published_at=now()))
+    return {"operation": operation_name, "round": number, "status": "published", "changed": True}
