@@ -12,7 +12,9 @@ from __future__ import annotations
 import polars as pl
 
 # Disaggregation dimensions an observation may carry (all optional).
-DISAGGREGATIONS = ["sex", "age_band", "reason", "origin_pcode", "origin_name", "shelter_type", "displacement_period"]
+DISAGGREGATIONS = ["sex", "age_band", "reason", "origin_pcode", "origin_name", "shelter_type", "displacement_period",
+                   # flows (flow monitoring, origin-destination): where to, who (nationality), how, which way
+                   "destination_pcode", "destination_name", "nationality", "transport", "direction"]
 
 CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     # round identity
@@ -50,6 +52,11 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "origin_name": pl.String,
     "shelter_type": pl.String,
     "displacement_period": pl.String,
+    "destination_pcode": pl.String,
+    "destination_name": pl.String,
+    "nationality": pl.String,  # ISO3 where known, else as written
+    "transport": pl.String,
+    "direction": pl.String,  # incoming | outgoing | internal, as flow monitoring records it
     "value": pl.Int64,
     # the raw cell when `value` could not be parsed (kept so the issue can quote it)
     "raw_value": pl.String,
