@@ -75,23 +75,32 @@ def add_row_numbers(frame: pl.DataFrame, header_lines: int = 1) -> pl.DataFrame:
 def parse_numbers(frame: pl.DataFrame, columns: list[str], file: str) -> tuple[pl.DataFrame, list[Issue]]:
     """Cast text columns to float. Empty cells are 'not reported' (null, not an error); text such as
     'Not available' or a negative count rejects the row, with the column named."""
+    def text(col: str) -> pl.Expr:
+        return pl.col(col).cast(pl.String).str.strip_chars()
+
+    def number(col: str) -> pl.Expr:
+        # Thousands separators are common in hand-made exports ("1,234"); nothing else is forgiven.
+        return text(col).str.replace_all(",", "").cast(pl.Float64, strict=False)
+
+    def bad_text(col: str) -> pl.Expr:
+        return (text(col).is_not_null() & (text(col) != "") & number(col).is_null()).fill_null(False)
+
+    def bad_sign(col: str) -> pl.Expr:
+        return (number(col) < 0).fill_null(False)
+
+    checks = [(col, kind, mask) for col in columns for kind, mask in (("text", bad_text(col)), ("sign", bad_sign(col)))]
+    # One pass counts every problem; the per-row issues are built only for columns that have some.
+    counts = frame.select([mask.sum().alias(f"{col}:{kind}") for col, kind, mask in checks]).row(0)
     issues: list[Issue] = []
     keep = pl.lit(True)
-    casts = []
-    for col in columns:
-        text = pl.col(col).cast(pl.String).str.strip_chars()
-        # Thousands separators are common in hand-made exports ("1,234"); nothing else is forgiven.
-        number = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
-        bad_text = text.is_not_null() & (text != "") & number.is_null()
-        bad_sign = number < 0
-        for mask, rule, message in ((bad_text, "non-numeric-count", "value {value!r} is not a number"),
-                                    (bad_sign, "negative-count", "value {value} is negative")):
-            bad = frame.filter(mask)
-            if len(bad):
-                issues += issues_from(bad, file, col, rule, message)
-        keep = keep & ~bad_text.fill_null(False) & ~bad_sign.fill_null(False)
-        casts.append(number.alias(col))
-    return frame.with_columns(casts).filter(keep), issues
+    for (col, kind, mask), n in zip(checks, counts, strict=True):
+        if not n:
+            continue
+        rule, message = (("non-numeric-count", "value {value!r} is not a number") if kind == "text"
+                         else ("negative-count", "value {value} is negative"))
+        issues += issues_from(frame.filter(mask), file, col, rule, message)
+        keep = keep & ~mask
+    return frame.filter(keep).with_columns([number(c).alias(c) for c in columns]), issues
 
 
 def parse_year(frame: pl.DataFrame, column: str, file: str) -> tuple[pl.DataFrame, list[Issue]]:
