@@ -168,3 +168,27 @@ def test_publishing_is_refused_while_errors_remain_and_allowed_after_a_fix(tmp_p
         assert publish(conn, "Synthetic test operation", 1)["changed"] is True
     with engine.connect() as conn:
         assert figures(conn, RoundFilter(country_iso3="SOM", published_only=True), level=0)["value"].to_list() == [157]
+
+
+def test_a_review_decision_puts_the_held_back_rows_on_the_map(tmp_path, db_url, engine):
+    from mobtrack.rework import decide_and_apply
+    from mobtrack.store.publishing import blocking_issues
+    from mobtrack.store.schema import match_review
+
+    doubtful = rows().with_columns(
+        pl.when(pl.col("adm2_pcode") == "SO1201").then(None).otherwise(pl.col("adm2_pcode")).alias("adm2_pcode"),
+        pl.when(pl.col("adm2_pcode") == "SO1201").then(pl.lit("Harg.")).otherwise(pl.col("adm2_name")).alias(
+            "adm2_name"))
+    result = import_file(write(tmp_path, doubtful), db_url=db_url)
+    assert result.rounds[0].round_status == "draft"
+    assert admin1(db_url, engine) == {"SO11": 150}  # Hargeysa's 7 people are held back, not guessed
+    with engine.begin() as conn:
+        review_id = conn.execute(select(match_review.c.id).where(match_review.c.status == "open")).scalar_one()
+        outcome = decide_and_apply(conn, review_id, "SO1201", decided_by="test")
+    assert outcome["status"] == "accepted" and outcome["rounds"][0]["status"] == "validated"
+    assert admin1(db_url, engine) == {"SO11": 150, "SO12": 7}
+    with engine.connect() as conn:
+        assert blocking_issues(conn, outcome["rounds"][0]["round_version"]) == []
+    # the decision is remembered: the same file again is placed without asking
+    again = import_file(write(tmp_path, doubtful, "again.csv"), db_url=db_url)
+    assert again.status == "unchanged"
