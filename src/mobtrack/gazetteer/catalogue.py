@@ -21,7 +21,7 @@ import polars as pl
 from sqlalchemy import Connection, select
 
 from mobtrack.gazetteer.load import BUNDLED_NAME, SOURCE_DEFINED_NAME
-from mobtrack.gazetteer.names import fuzzy_form, name_key
+from mobtrack.gazetteer.names import fuzzy_form, name_key, sorted_key
 from mobtrack.gazetteer.pcodes import CodeIndex
 from mobtrack.store.schema import boundary_version, location
 
@@ -140,8 +140,8 @@ class CountryGazetteer:
             for uid, pcode, name, names, parent in part.select(
                     "id", "pcode", "name", "names", "parent_pcode").iter_rows():
                 spellings = _spellings(name, names)
-                units[pcode] = Unit(uid, pcode, name, parent, spellings,
-                                    frozenset(k for k in (name_key(s) for s in spellings) if k))
+                keys = {name_key(s) for s in spellings} | {sorted_key(s) for s in spellings}
+                units[pcode] = Unit(uid, pcode, name, parent, spellings, frozenset(k for k in keys if k))
             self._levels[key] = Level(self.iso3, level, version, units, self.parents)
         return self._levels[key]
 

@@ -10,12 +10,13 @@ to review with its candidates, because a wrong p-code is worse than none.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
 from mobtrack.gazetteer.catalogue import CountryGazetteer, Level
-from mobtrack.gazetteer.names import fuzzy_form, name_key
+from mobtrack.gazetteer.names import fuzzy_form, name_key, skeleton, sorted_key
 from mobtrack.gazetteer.pcodes import clean_code
 
 # Fuzzy acceptance: close to the name, and clearly closer than any other unit. Chosen on the
@@ -59,14 +60,20 @@ def _accept(level: Level, pcode: str, method: str, score: float, detail: str | N
 
 
 def score_names(query: str, choices: list[str]) -> list[tuple[int, float]]:
-    """(index, score) of every choice, best first. Scores a name's key both as one run of letters
-    (spacing differs between sources) and word by word (word order differs)."""
+    """(index, score) of every choice (spaced name forms), best first.
+
+    Half the score is the spelling (as one run of letters, and word by word, so that spacing and
+    word order do not count), half the consonant skeleton, because transliterations of the same
+    name differ mostly in vowels (Kohistan/Kohestan) while different places differ in consonants
+    (Paktia is Paktya, not Paktika).
+    """
     if not choices or not query:
         return []
     compact = [c.replace(" ", "") for c in choices]
     a = process.cdist([query.replace(" ", "")], compact, scorer=fuzz.ratio)[0]
     b = process.cdist([query], choices, scorer=fuzz.token_sort_ratio)[0]
-    scores = [max(x, y) for x, y in zip(a, b, strict=True)]
+    c = process.cdist([skeleton(query)], [skeleton(x) for x in choices], scorer=fuzz.ratio)[0]
+    scores = [float(max(x, y) + z) / 2 for x, y, z in zip(a, b, c, strict=True)]
     return sorted(enumerate(scores), key=lambda t: -t[1])
 
 
@@ -86,16 +93,27 @@ def match_name(level: Level, name: str, parent: str | None, aliases: dict | None
             return Match(status="unmatched", method="alias", detail=f"{name!r} was reviewed: no such place")
         if decided and decided in level.units:
             return _accept(level, decided, "alias", 100.0, "reviewed decision")
-    for method, found in (("exact-name", level.by_exact.get(name.strip(), ())), ("normalised-name", level.by_key.get(key, ()))):
+    by_key = set(level.by_key.get(key, ())) | set(level.by_key.get(sorted_key(name), ()))
+    for method, found in (("exact-name", level.by_exact.get(name.strip(), ())), ("normalised-name", by_key)):
         hits = within(found)
-        if len(hits) == 1:
+        # An exact spelling still yields to ambiguity: "برام" is exactly one district's name but,
+        # without its article, also another's ("البرام"); that is for a person to decide.
+        if len(hits) == 1 and set(within(by_key)) <= set(hits):
             return _accept(level, hits[0], method, 100.0)
+        if len(hits) == 1 and method == "exact-name":
+            continue
         if len(hits) > 1:
             return Match(status="review", method=method, score=100.0,
                          detail=f"{name!r} names {len(hits)} units" + (f" in {parent}" if parent else ""),
                          candidates=[_candidate(level, p, 100.0) for p in hits])
+    parts = _parts(name)
+    if parts:
+        # "Dessalines/Marchandes", "Baidoa (Bay)": accept when the parts name exactly one unit.
+        found = {p for part in parts for p in within(level.by_key.get(name_key(part), ()))}
+        if len(found) == 1:
+            return _accept(level, found.pop(), "normalised-name", 95.0, f"{name!r} by its part(s)")
     if in_parent is not None:
-        elsewhere = sorted(set(level.by_key.get(key, ())))
+        elsewhere = sorted(by_key)
         if elsewhere:
             # The name exists, but not under the parent the row gives: do not guess which is wrong.
             return Match(status="review", method="normalised-name", score=100.0,
@@ -106,7 +124,30 @@ def match_name(level: Level, name: str, parent: str | None, aliases: dict | None
     return _fuzzy(level, name, parent)
 
 
+def _parts(name: str) -> list[str]:
+    parts = [p.strip() for p in re.split(r"[/()\[\],;|]| - ", name) if p.strip()]
+    return parts if len(parts) > 1 else []
+
+
+PREFIX_MIN = 10  # letters a truncated name must keep to be completed ("Petite Riviere De L'Art")
+
+
+def _prefix(level: Level, name: str, parent: str | None) -> Match | None:
+    key = name_key(name)
+    if len(key) < PREFIX_MIN:
+        return None
+    pcodes = level.children.get(parent, []) if parent is not None else list(level.units)
+    hits = {p for p in pcodes for k in level.units[p].keys if k.startswith(key) and k != key}
+    if len(hits) == 1:
+        pcode = hits.pop()
+        return _accept(level, pcode, "fuzzy", 90.0, f"{name!r} is the start of {level.units[pcode].name!r}")
+    return None
+
+
 def _fuzzy(level: Level, name: str, parent: str | None) -> Match:
+    truncated = _prefix(level, name, parent)
+    if truncated is not None:
+        return truncated
     forms, owners = level.fuzzy_choices(parent)
     best: dict[str, float] = {}
     for i, score in score_names(fuzzy_form(name), forms):
@@ -206,13 +247,12 @@ def _check_agreement(level: Level, m: Match, name: str | None, parent: str | Non
                                 f"{m.pcode} ({unit.name}) belongs to {unit.parent}, not to {parent} as the row says"))
     if not name:
         return
-    key = name_key(name)
-    if key in unit.keys:
+    if name_key(name) in unit.keys or sorted_key(name) in unit.keys:
         return
     agree = max((s for _, s in score_names(fuzzy_form(name), [fuzzy_form(n) for n in unit.names])), default=0.0)
     if agree >= NAME_AGREES_SCORE:
         return
-    other = [p for p in level.by_key.get(key, ()) if p != unit.pcode]
+    other = [p for p in level.by_key.get(name_key(name), ()) if p != unit.pcode]
     hint = f"; the name is that of {', '.join(other)}" if other else ""
     m.detail = f"PCode mismatch {m.pcode} != {name}" + (f" ({m.detail})" if m.detail else "")
     findings.append(Finding("pcode-name-mismatch", "warning", "name", name,

@@ -28,7 +28,21 @@ GENERIC = frozenset({
     "rayon", "lga", "wilaya", "wilayah", "division", "subdivision", "municipality", "municipio", "locality", "mahaliya", "mahalia", "payam", "boma", "parish", "sub", "admin", "area",
 })
 
-SYNONYMS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort", "n": "north", "s": "south"}
+SYNONYMS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort"}
+# Direction words in the languages COD names and field files mix (English, French, Spanish,
+# Portuguese, Somali): "Nord Ouest" is "North-West", "Shabelle Dhexe" is "Middle Shabelle".
+_DIRECTIONS = {
+    "north": ("north", "northern", "nord", "norte", "waqooyi"),
+    "south": ("south", "southern", "sud", "sur", "sul", "koonfur"),
+    "east": ("east", "eastern", "est", "este", "leste"),
+    "west": ("west", "western", "ouest", "oeste"),
+    "lower": ("lower", "hoose", "bas", "basse", "bajo", "baixo"),
+    "upper": ("upper", "sare", "haut", "haute", "alto", "alta"),
+    "middle": ("middle", "dhexe", "moyen", "moyenne", "medio"),
+    "central": ("central", "centre", "center", "centrale", "centro"),
+}
+SYNONYMS.update({spelling: word for word, spellings in _DIRECTIONS.items() for spelling in spellings})
+DIRECTION_WORDS = frozenset(_DIRECTIONS)
 
 _ARABIC_MARKS = re.compile(r"[\u064B-\u065F\u0670\u0640\u200c-\u200f\u061c]")  # harakat, tatweel, bidi marks
 _ARABIC_ARTICLE = re.compile(r"(^|\s)ال")
@@ -66,6 +80,12 @@ def name_key(name: str | None) -> str:
 
 
 @lru_cache(maxsize=200_000)
+def sorted_key(name: str | None) -> str:
+    """Key with the words in alphabetical order ("Shabelle Dhexe" == "Middle Shabelle")."""
+    return "".join(sorted(name_tokens(name)))
+
+
+@lru_cache(maxsize=200_000)
 def fuzzy_form(name: str | None) -> str:
     """The spaced form rapidfuzz scores, so that word order and word boundaries still count."""
     return " ".join(name_tokens(name))
@@ -77,9 +97,9 @@ _DOUBLE = re.compile(r"(.)\1+")
 
 @lru_cache(maxsize=200_000)
 def skeleton(name: str | None) -> str:
-    """Consonant skeleton ("Hilmand"/"Helmand" -> "hlmnd"): transliterations differ mostly in vowels.
+    """Consonant skeleton ("Kohistan"/"Kohestan" -> "khstn"): transliterations differ mostly in vowels.
 
-    Used only to rank fuzzy candidates, never alone to accept a match.
+    Used only as half of a fuzzy score, never alone to accept a match.
     """
     key = name_key(name)
     if not key:

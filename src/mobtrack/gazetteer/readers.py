@@ -45,9 +45,9 @@ class GazetteerFileError(ValueError):
 
 # ADM1_PCODE, ADM1_CODE, ADM1_EN, ADM1_FR, ADM1_NAME, ADM1_REF, ADM1ALT1EN, admin1Pcod, admin1Name...
 _WIDE = re.compile(
-    r"^adm(?:in)?(?P<level>[0-5])_?(?:"
+    r"^(?:dv_)?adm(?:in)?(?P<level>[0-5])_?(?:"
     r"(?P<code>pcode|pcod|p_code|code)"
-    r"|(?P<alt>alt\d?|al_\d|altn)_?(?P<altlang>[a-z]{2})?"
+    r"|(?P<alt>alt\d?|al_\d|altn|altnm)_?(?P<altlang>[a-z]{2})?"
     r"|(?P<ref>ref|refn|refname)"
     r"|name_?(?P<namelang>[a-z]{2})?|(?P<lang>[a-z]{2})"
     r")$",
@@ -64,6 +64,10 @@ def classify_columns(columns: list[str]) -> dict[int, dict]:
         if not m:
             continue
         spec = levels.setdefault(int(m["level"]), {"code": None, "names": {}, "alt": []})
+        if column.lower().startswith("dv_"):
+            # HDX's "dv_" columns come from joining another dataset and are not reliable: in the
+            # Haiti COD-AB, dv_adm2_name of Acul du Nord is "Plaine du Nord". Not used as names.
+            continue
         if m["code"]:
             # ADMn_PCODE wins over ADMn_CODE when a file has both
             if spec["code"] is None or "pc" in m["code"].lower():
