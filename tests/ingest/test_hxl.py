@@ -215,3 +215,32 @@ def test_no_hxl_row_is_refused(tmp_path):
     path = write_xlsx(tmp_path / "plain.xlsx", {"A": [["Region", "IDPs"], ["Alpha", 3]]})
     with pytest.raises(ImportRejected, match="no sheet has an HXL hashtag row"):
         read_all(path, "hxl")
+
+
+def test_site_rows_without_site_names_are_parts_of_their_place(tmp_path):
+    rows = [["Country", "Woreda", "HH"], ["#country+code", "#adm3+code", "#affected+idps+hh"]]
+    rows += [["ETH", "ET060305", n] for n in (22, 244, 17)] + [["ETH", "ET060306", 5]]
+    path = write_csv(tmp_path / "eth_site_assessment_round_28.csv", rows)
+    records, _, notes, _ = read_all(path)
+    assert set(records["role"]) == {"part"}
+    assert dict(records.group_by("adm3_pcode").agg(pl.col("value").sum()).iter_rows()) == {"ET060305": 283,
+                                                                                         "ET060306": 5}
+    assert any("nothing tells them apart" in n for n in notes)
+
+
+def test_a_stray_repeated_place_stays_a_total_for_the_duplicate_rules(tmp_path):
+    rows = [HEADER, TAGS, *district_rows(), district_rows()[0]]
+    path = write_csv(tmp_path / "ken_baseline_round_1.csv", rows)
+    records, _, _, _ = read_all(path)
+    assert set(records["role"]) == {"total"}
+
+
+def test_reporting_date_given_by_the_user_wins(tmp_path):
+    from mobtrack.ingest.base import ImportOptions, SourceFile
+    from mobtrack.ingest.hxl import HxlAdapter
+
+    path = write_csv(tmp_path / "ken_baseline_round_1.csv", [HEADER, TAGS, *district_rows()])
+    options = ImportOptions()
+    options.reporting_date = "2024-04-15"  # the CLI's --reporting-date, where offered
+    batches = list(HxlAdapter().read(SourceFile.from_path(path), options))
+    assert {str(d) for d in batches[0].records["reporting_date"]} == {"2024-04-15"}

@@ -25,7 +25,7 @@ from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
 from mobtrack.ingest.cells import SPLIT_FIELDS, ValueColumn, finest_level, melt, swapped_levels
 from mobtrack.ingest.hxl_tags import context_field, is_hxl_row, normalise_tag, value_column, value_tag
-from mobtrack.ingest.identity import resolve
+from mobtrack.ingest.identity import given_reporting_date, resolve
 from mobtrack.ingest.safety import check_size, check_xlsx, formula_cells, head_text, looks_like_xlsx, utf8_csv
 from mobtrack.ingest.tables import (
     ROW,
@@ -324,7 +324,8 @@ def _context(fields: dict[str, str], frame: pl.DataFrame, options: ImportOptions
     for field in ("reporting_date", "period_start", "period_end"):
         if field in fields:
             ctx[field] = parse_dates(text(fields[field]))
-    if "reporting_date" not in fields:
+    given_reporting_date(options, ctx, notes)
+    if "reporting_date" not in ctx:
         notes.append("no reporting date in the file (#date+reported)")
     for field in ("latitude", "longitude"):
         if field in fields:
@@ -344,19 +345,33 @@ def _context(fields: dict[str, str], frame: pl.DataFrame, options: ImportOptions
 
 
 def _decide_split(frame: pl.DataFrame, context: dict[str, pl.Expr], notes: list[str]) -> tuple[bool, dict]:
-    """Do several rows per place split its figure (by reason, origin...)? Decided on the first batch."""
+    """Do several rows per place split its figure? Decided on the first batch, for the whole file.
+
+    - rows of one place that differ by reason/origin... (DTM API v3 style): parts by those fields;
+    - most rows sharing their place with others and nothing to tell them apart (a site list without site
+      names): each row is a part of its place's figure;
+    - one row per place (a few repeats are left alone: the duplicate rules report them): the
+      reason/origin columns only describe the place and are left out of the figures.
+    """
     split_fields = [f for f in SPLIT_FIELDS if f in context]
-    if not split_fields:
-        return False, context
     key_fields = [f for f in ("operation", "assessment_type", "round_number", "reporting_date", "admin_level",
                               "adm1_pcode", "adm1_name", "adm2_pcode", "adm2_name", "adm3_pcode", "adm3_name",
                               "adm4_pcode", "adm4_name", "site_code", "site_name") if f in context]
     probe = frame.select([context[f].alias(f) for f in key_fields + split_fields])
-    repeated = probe.group_by(key_fields).agg(pl.len().alias("n")).filter(pl.col("n") > 1).height
-    if repeated:
+    groups = probe.group_by(key_fields).agg(
+        pl.len().alias("_n"), *[pl.col(f).n_unique().alias(f) for f in split_fields]
+    ).filter(pl.col("_n") > 1)
+    if split_fields and groups.select(pl.any_horizontal(pl.col(split_fields) > 1).any()).item():
         notes.append(f"places appear on several rows that differ by {', '.join(split_fields)}: "
                      "each row's counts are parts of the place's figure")
         return True, context
-    notes.append(f"{', '.join(split_fields)} describe each place (one row per place), they do not split its "
-                 "figure: left out of the figures")
+    repeated_rows = int(groups["_n"].sum() or 0)
+    if repeated_rows > 0.5 * frame.height:  # most rows: a list of sub-units, not stray duplicates
+        notes.append(f"{repeated_rows} of {frame.height} rows share their place with other rows and nothing tells "
+                     "them apart (e.g. one row per site, without site names): each row's counts are parts of the "
+                     "place's figure, which is their sum")
+        return True, {k: v for k, v in context.items() if k not in split_fields}
+    if split_fields:
+        notes.append(f"{', '.join(split_fields)} describe each place (one row per place), they do not split its "
+                     "figure: left out of the figures")
     return False, {k: v for k, v in context.items() if k not in split_fields}

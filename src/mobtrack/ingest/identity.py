@@ -12,6 +12,7 @@ land in the same operation even when their columns and date formats change.
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 
@@ -83,6 +84,20 @@ def country_from_pcodes(columns: dict[str, pl.Expr], sample: pl.DataFrame) -> st
         if len(codes) == 1:
             return codes.pop()
     return None
+
+
+def given_reporting_date(options: ImportOptions, ctx: dict[str, pl.Expr], notes: list[str]) -> None:
+    """Apply a reporting date given by the user (ImportOptions.reporting_date, when the CLI offers it)."""
+    given = getattr(options, "reporting_date", None)
+    if given is None:
+        return
+    if isinstance(given, str):
+        try:
+            given = date.fromisoformat(given)
+        except ValueError as exc:
+            raise ImportRejected(f"reporting date {given!r} is not a date (YYYY-MM-DD)") from exc
+    ctx["reporting_date"] = pl.lit(given, dtype=pl.Date)
+    notes.append(f"reporting date {given} as given")
 
 
 def derived_operation(iso3: pl.Expr, assessment: pl.Expr) -> pl.Expr:

@@ -24,7 +24,7 @@ import polars as pl
 from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
 from mobtrack.ingest.cells import ValueColumn, finest_level, melt
-from mobtrack.ingest.identity import resolve
+from mobtrack.ingest.identity import given_reporting_date, resolve
 from mobtrack.ingest.safety import check_size, head_text, looks_like_xlsx, utf8_csv
 from mobtrack.ingest.tables import ROW, read_csv_head, sniff_separator, stream_csv
 from mobtrack.ingest.values import parse_dates
@@ -198,6 +198,7 @@ class KoboAdapter(Adapter):
             ctx["period_end"] = pl.lit(dates[1])
             ctx["reporting_date"] = pl.lit(dates[1])
             notes.append(f"assessments from {dates[0]} to {dates[1]}: reporting date set to the last day")
+        given_reporting_date(options, ctx, notes)
         lat = suffixes.get(f"{VILLAGE_GPS}_latitude")
         lon = suffixes.get(f"{VILLAGE_GPS}_longitude")
         if lat and lon:

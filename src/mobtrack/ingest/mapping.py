@@ -30,7 +30,7 @@ import yaml
 from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
 from mobtrack.ingest.cells import DIMENSIONS, ValueColumn, finest_level, melt
-from mobtrack.ingest.identity import resolve
+from mobtrack.ingest.identity import given_reporting_date, resolve
 from mobtrack.ingest.safety import check_size, check_xlsx, formula_cells, looks_like_xlsx, utf8_csv
 from mobtrack.ingest.tables import (
     ROW,
@@ -274,6 +274,7 @@ def _context(mapping: Mapping, columns: dict[str, str], frame: pl.DataFrame, opt
             ctx[f] = number.cast(pl.Int8, strict=False) if f == "admin_level" else number
         else:
             ctx[f] = e
+    given_reporting_date(options, ctx, notes)
     if "admin_level" not in ctx:
         ctx["admin_level"] = finest_level({k: v for k, v in ctx.items() if k.startswith(("adm", "site_code", "site_name"))})
     if "reporting_date" not in ctx:
