@@ -60,3 +60,10 @@ def test_net_flows_and_change():
     after = pl.DataFrame({"origin": ["A", "D"], "destination": ["B", "A"], "value": [12.0, 5.0]})
     assert change(before, after).rows() == [("D", "A", 0.0, 5.0, 5.0), ("A", "C", 3.0, 0.0, -3.0),
                                             ("A", "B", 10.0, 12.0, 2.0)]
+
+
+def test_corridor_series(loaded):
+    from mobtrack.stats.od import corridor_series
+
+    assert corridor_series(loaded, "undesa_stock", "syr", "deu").rows() == [(2015, 250.0), (2020, 900.0)]
+    assert corridor_series(loaded, "undesa_stock", "FRA", "DEU").is_empty()

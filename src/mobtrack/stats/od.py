@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Connection, Engine, func, select, union_all
+from sqlalchemy import Connection, Engine, Integer, bindparam, func, select, union_all
 
 from mobtrack.stats.releases import current_release
 from mobtrack.stats.tables import stats_corridor
@@ -62,6 +62,8 @@ def od_matrix(engine: Engine, source: str, query: ODQuery) -> pl.DataFrame:
     missing = set(OD_COLUMNS) - set(frame.columns)
     if missing:  # a plugged-in source that breaks the contract must fail loudly, not half-render a map
         raise ODError(f"OD source {source!r} returned no {sorted(missing)} column(s)")
+    if frame.schema == pl.Schema(OD_COLUMNS):
+        return frame
     return frame.select([pl.col(c).cast(t) for c, t in OD_COLUMNS.items()])
 
 
@@ -86,7 +88,44 @@ def change(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
         pl.col("change").abs(), descending=True)
 
 
+def corridor_series(engine: Engine, dataset: str, origin: str, destination: str, measure: str = "migrant_stock",
+                    edition: str | None = None) -> pl.DataFrame:
+    """One corridor over every year of a stats dataset: {year, value}, oldest first."""
+    with engine.connect() as conn:
+        release = current_release(conn, dataset, edition)
+        if release is None:
+            raise ODError(f"no {dataset} data loaded")
+        c = stats_corridor.c
+        rows = conn.execute(select(c.year, c.value).where(
+            c.release_id == release.id, c.measure == measure, c.origin == origin.upper(),
+            c.destination == destination.upper()).order_by(c.year)).all()
+    return pl.DataFrame(rows, schema={"year": pl.Int32, "value": pl.Float64}, orient="row")
+
+
 # --- the global statistics as OD sources -------------------------------------------------------
+
+def _corridor_statements() -> dict[tuple[bool, bool], object]:
+    """The four query shapes (country filter or not, top N or not), built once with bound parameters:
+    building SQLAlchemy expressions per call costs more than SQLite takes to answer from the index."""
+    c = stats_corridor.c
+    where = (c.release_id == bindparam("release")) & (c.measure == bindparam("measure")) & (c.year == bindparam("year"))
+    cols = (c.origin, c.destination, c.value)
+    world = select(*cols).where(where)
+    # Two index probes (by origin, by destination) beat one OR that SQLite may turn into a scan.
+    both = union_all(select(*cols).where(where & (c.origin == bindparam("country"))),
+                     select(*cols).where(where & (c.destination == bindparam("country"))
+                                         & (c.origin != bindparam("country")))).subquery()
+    country = select(both.c.origin, both.c.destination, both.c.value)
+    ordered = world.order_by(c.value.desc())
+    # The country shape has no ORDER BY on purpose: with one, SQLite walks the by-value index of the
+    # whole year looking for the country's rows; without, it probes the by-country indexes and the
+    # few hundred rows are sorted in Python.
+    return {(False, False): ordered, (False, True): ordered.limit(bindparam("top", type_=Integer)),
+            (True, False): country, (True, True): country}
+
+
+STATEMENTS = _corridor_statements()
+
 
 def corridor_fetcher(source: str, dataset: str, default_measure: str, measures: tuple[str, ...]):
     def fetch(conn: Connection, q: ODQuery) -> pl.DataFrame:
@@ -101,27 +140,25 @@ def corridor_fetcher(source: str, dataset: str, default_measure: str, measures: 
         if release is None:
             raise ODError(f"no {dataset} data loaded; run `mobtrack stats load` on a {source} file first")
         c = stats_corridor.c
-        base = (c.release_id == release.id) & (c.measure == measure)
         year = q.year
         if year is None:
-            year = conn.execute(select(func.max(c.year)).where(base)).scalar()
-        where = base & (c.year == year)
-        cols = (c.origin, c.destination, c.value)
+            year = conn.execute(select(func.max(c.year)).where(c.release_id == release.id, c.measure == measure)).scalar()
+        params = {"release": release.id, "measure": measure, "year": year}
         if q.country:
-            country = q.country.upper()
-            # Two index probes (by origin, by destination) beat one OR that SQLite may turn into a scan.
-            both = union_all(select(*cols).where(where & (c.origin == country)),
-                             select(*cols).where(where & (c.destination == country) & (c.origin != country))).subquery()
-            stmt = select(both.c.origin, both.c.destination, both.c.value).order_by(both.c.value.desc())
-        else:
-            stmt = select(*cols).where(where).order_by(c.value.desc())
+            params["country"] = q.country.upper()
         if q.top:
-            stmt = stmt.limit(q.top)
-        rows = conn.execute(stmt).all()
-        frame = pl.DataFrame(rows, schema={"origin": pl.String, "destination": pl.String, "value": pl.Float64},
-                             orient="row")
-        return frame.with_columns(pl.lit(f"{source}:{release.edition}").alias("source"),
-                                  pl.lit(str(year) if year is not None else None, dtype=pl.String).alias("period"))
+            params["top"] = q.top
+        stmt = STATEMENTS[bool(q.country), bool(q.top)]
+        rows = conn.execute(stmt, params).all()
+        if q.country:
+            rows = sorted(rows, key=lambda r: (-r[2], r[0], r[1]))[: q.top or None]
+        # Built in one constructor from plain lists: on a busy machine a polars expression on a
+        # 20-row frame can wait milliseconds for its thread pool, more than the query itself.
+        n = len(rows)
+        return pl.DataFrame(
+            {"origin": [r[0] for r in rows], "destination": [r[1] for r in rows], "value": [r[2] for r in rows],
+             "source": [f"{source}:{release.edition}"] * n, "period": [str(year) if year is not None else None] * n},
+            schema=OD_COLUMNS)
     return fetch
 
 
