@@ -56,7 +56,7 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, dict]:
         "import resource, runpy, sys, time, json\n"
         "sys.argv = sys.argv[1:]\n"
         "t = time.perf_counter()\n"
-        "try:\n    runpy.run_module('mobtrack.cli', run_name='__main__')\n"
+        "try:\n    runpy.run_module('mobtrack', run_name='__main__')\n"
         "except SystemExit as e:\n    code = e.code\n"
         "else:\n    code = 0\n"
         "sys.stderr.write('\\nBENCH ' + json.dumps({'seconds': time.perf_counter() - t, 'code': code,"

@@ -1,0 +1,5 @@
+"""`python -m mobtrack` is `mobtrack`."""
+
+from mobtrack.cli import main
+
+main()
