@@ -3,8 +3,8 @@
 Every wide format (HXL workbooks, DTM data-dictionary exports, mapped CSV) ends here: the
 adapter says which columns describe the row (the *context*: round, place, date...) and which
 hold counts (`ValueColumn`s, each with its group, unit, role and disaggregation). `melt` makes
-one record per non-empty count cell, parses the count, keeps the raw text when it is not a
-clean whole number, and turns each problem into an Issue with file, sheet, row and column.
+one record per non-empty count cell, parses the count and keeps the raw text when it is not a
+clean whole number, with file, sheet, row and column, so that the validation rules can say why.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from mobtrack.ingest.tables import ROW
-from mobtrack.ingest.values import PROBLEM_MESSAGES, REFORMATTED, parse_counts
+from mobtrack.ingest.values import REFORMATTED, parse_counts
 from mobtrack.model import conform
 from mobtrack.model.vocab import Severity
 from mobtrack.validate.issue import Issue
@@ -38,9 +38,6 @@ class ValueColumn:
     origin_name: str | None = None
     shelter_type: str | None = None
     displacement_period: str | None = None
-
-
-_SEVERITY = {REFORMATTED: Severity.INFO}
 
 
 def melt(
@@ -87,23 +84,23 @@ def melt(
 
 
 def _issues(long: pl.DataFrame, file: str, sheet: str | None) -> list[Issue]:
-    issues: list[Issue] = []
-    bad = long.filter(pl.col("_problem").is_not_null() & (pl.col("_problem") != REFORMATTED))
-    for row, column, raw, problem in bad.select("source_row", "source_column", "raw_value", "_problem").iter_rows():
-        issues.append(Issue(Severity.WARNING if problem == "placeholder-count" else Severity.ERROR, problem,
-                            f"{column}: {raw!r} is {PROBLEM_MESSAGES[problem]}", file, sheet, row, column, raw))
-    # numbers written as text are fine once read: one note per column, not one per cell
+    """Numbers written as text are fine once read: one note per column, not one per cell.
+
+    Cells that could not be read as a count (placeholders, words, fractions) keep their text in
+    `raw_value` and are reported by the validation rules (placeholder-count, non-numeric-count,
+    fractional-count), which see every record whatever adapter made it.
+    """
     reformatted = (
         long.filter(pl.col("_problem") == REFORMATTED)
         .group_by("source_column")
         .agg(pl.len().alias("n"), pl.col("source_row").first().alias("row"), pl.col("raw_value").first().alias("raw"))
         .sort("source_column")
     )
-    for column, n, row, raw in reformatted.iter_rows():
-        issues.append(Issue(_SEVERITY[REFORMATTED], REFORMATTED,
-                            f"{column}: {n} count(s) written with separators or decimals (first {raw!r} at row {row}); "
-                            "read as whole numbers", file, sheet, row, column, raw))
-    return issues
+    return [
+        Issue(Severity.INFO, REFORMATTED, f"{column}: {n} count(s) written with separators or decimals (first "
+              f"{raw!r} at row {row}); read as whole numbers", file, sheet, row, column, raw)
+        for column, n, row, raw in reformatted.iter_rows()
+    ]
 
 
 def finest_level(place: dict[str, pl.Expr]) -> pl.Expr:

@@ -64,14 +64,6 @@ def parse_counts(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return value, problem
 
 
-PROBLEM_MESSAGES = {
-    PLACEHOLDER: "a placeholder, not a count: stored as missing",
-    NOT_NUMBER: "not a number: stored as missing",
-    NOT_WHOLE: "not a whole number: a count must be whole; stored as missing",
-    REFORMATTED: "number written as text (separators or decimals removed)",
-}
-
-
 # --- dates ------------------------------------------------------------------------------------
 
 # Tried in order; the first that parses wins. Day-first before month-first, as in most DTM countries.
