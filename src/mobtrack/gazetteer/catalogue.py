@@ -66,6 +66,7 @@ class Level:
     by_key: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     children: dict[str | None, list[str]] = field(default_factory=lambda: defaultdict(list))
     _codes: CodeIndex | None = None
+    _parent_codes: CodeIndex | None = None
     _fuzzy: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -81,6 +82,19 @@ class Level:
         if self._codes is None:
             self._codes = CodeIndex(self.iso3, self.level, list(self.units), self.parents)
         return self._codes
+
+    def own_parent(self, parent: str | None) -> str | None:
+        """The parent p-code as this version writes it.
+
+        Levels may come from different versions (a COD-AB admin1 layer with `NG01` over the OCHA
+        list's admin2 under `NG001`); the parent is translated by the same rewrite rules as any
+        code, or dropped (None: search the whole level) when it has no equivalent here.
+        """
+        if parent is None or parent in self.children or self.level == 1:
+            return parent
+        if self._parent_codes is None:
+            self._parent_codes = CodeIndex(self.iso3, self.level - 1, [p for p in self.children if p], self.parents)
+        return self._parent_codes.rewrite(parent).pcode
 
     def fuzzy_choices(self, parent: str | None) -> tuple[list[str], list[str]]:
         """(spellings, p-codes) to score a name against: the parent's children, or the whole level."""

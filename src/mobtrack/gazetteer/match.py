@@ -154,7 +154,13 @@ def _fuzzy(level: Level, name: str, parent: str | None) -> Match:
         best.setdefault(owners[i], score)
     ranked = sorted(best.items(), key=lambda t: -t[1])[:5]
     if not ranked or ranked[0][1] < REVIEW_SCORE:
-        return Match(status="unmatched", method="fuzzy", score=ranked[0][1] if ranked else None,
+        # "Mamdi Nord" is far from "Mamdi" by score, but holds all its words: worth a person's look
+        contained = _contained(name, forms, owners)
+        if contained:
+            return Match(status="review", method="fuzzy", score=round(ranked[0][1], 1) if ranked else None,
+                         detail=f"{name!r} contains the name of {', '.join(contained)}",
+                         candidates=[_candidate(level, p, best.get(p, 0.0)) for p in contained])
+        return Match(status="unmatched", method="fuzzy", score=round(ranked[0][1], 1) if ranked else None,
                      detail=f"no unit close to {name!r}" + (f" in {parent}" if parent else ""),
                      candidates=[_candidate(level, p, s) for p, s in ranked[:3] if s >= 50])
     top, score = ranked[0]
@@ -169,6 +175,11 @@ def _fuzzy(level: Level, name: str, parent: str | None) -> Match:
                  detail=f"{name!r} ~ {level.units[top].name!r} ({score:.0f}): {why}", candidates=candidates)
 
 
+def _contained(name: str, forms: list[str], owners: list[str]) -> list[str]:
+    words = set(fuzzy_form(name).split())
+    return sorted({owners[i] for i, form in enumerate(forms) if form and set(form.split()) < words})[:5]
+
+
 def _candidate(level: Level, pcode: str, score: float) -> dict:
     unit = level.units[pcode]
     return {"pcode": pcode, "name": unit.name, "parent_pcode": unit.parent, "score": round(float(score), 1)}
@@ -179,6 +190,7 @@ def match_place(gaz: CountryGazetteer, level: Level, code: str | None, name: str
     """Decide the unit at one level from its code and/or name, given the resolved parent p-code."""
     code = clean_code(code)
     name = name.strip() if name and name.strip() else None
+    parent = level.own_parent(parent)
     findings: list[Finding] = []
     if code:
         by_code = _match_code(gaz, level, code, findings)

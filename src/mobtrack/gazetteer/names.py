@@ -33,11 +33,11 @@ SYNONYMS = {"st": "saint", "ste": "sainte", "mt": "mount", "ft": "fort"}
 # Portuguese, Somali): "Nord Ouest" is "North-West", "Shabelle Dhexe" is "Middle Shabelle".
 _DIRECTIONS = {
     "north": ("north", "northern", "nord", "norte", "waqooyi"),
-    "south": ("south", "southern", "sud", "sur", "sul", "koonfur"),
+    "south": ("south", "southern", "sud", "sul", "koonfur"),
     "east": ("east", "eastern", "est", "este", "leste"),
     "west": ("west", "western", "ouest", "oeste"),
     "lower": ("lower", "hoose", "bas", "basse", "bajo", "baixo"),
-    "upper": ("upper", "sare", "haut", "haute", "alto", "alta"),
+    "upper": ("upper", "haut", "haute", "alto", "alta"),
     "middle": ("middle", "dhexe", "moyen", "moyenne", "medio"),
     "central": ("central", "centre", "center", "centrale", "centro"),
 }

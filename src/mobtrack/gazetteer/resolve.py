@@ -179,7 +179,7 @@ def _decide(gaz: CountryGazetteer, views: dict, iso3: str, place: dict, swaps: s
             if m is None:
                 m = level_memo[memo_key] = match_place(gaz, view, code, name, direct, aliases)
         out.findings.extend((code_col if f.field == "code" else name_col, f) for f in m.findings)
-        if view is not None and not m.accepted and (name or code):
+        if view is not None and not m.accepted and m.method != "alias" and (name or code):  # alias: already decided
             out.reviews.append({"admin_level": lvl, "input_name": name, "input_code": code, "parent_pcode": direct,
                                 "candidates": m.candidates, "reason": m.detail,
                                 "name_key": name_key(name) if name else None})

@@ -1,0 +1,81 @@
+"""Boundary versions: loading files as versions, choosing the one valid for a round, codes of other versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from sqlalchemy import func, select
+
+from mobtrack import gazetteer
+from mobtrack.gazetteer.readers import GazetteerFileError
+from mobtrack.model.records import conform
+from mobtrack.store.schema import location
+from tests.gazetteer.helpers import ADM2, write_geojson
+
+
+def _resolve(engine, day, **columns):
+    n = len(next(iter(columns.values())))
+    records = conform(pl.DataFrame({**columns, "source_row": list(range(2, n + 2)), "value": [1] * n})
+                      .with_columns(pl.lit("TCD").alias("country_iso3")))
+    with engine.begin() as conn:
+        return gazetteer.resolve_places(conn, records, country_iso3="TCD", reporting_date=day, source_file_id=None,
+                                        file_name="in.csv")
+
+
+@pytest.fixture
+def two_versions(engine, tmp_path):
+    """The OCHA list (TD codes, valid from 2016/2017) and an invented 2024 COD with TCD codes."""
+    path = write_geojson(tmp_path / "tcd_adm2_2024.geojson", ADM2)
+    with engine.begin() as conn:
+        gazetteer.load_bundled(conn, ["TCD"])
+        (loaded,) = gazetteer.load_paths(conn, [path], version_name="COD 2024")
+    assert loaded.status == "loaded" and loaded.units == {0: 1, 1: 2, 2: 3}
+    return engine, path
+
+
+def test_same_files_again_change_nothing(two_versions):
+    engine, path = two_versions
+    with engine.begin() as conn:
+        before = conn.execute(select(func.count()).select_from(location)).scalar()
+        (again,) = gazetteer.load_paths(conn, [path], version_name="COD 2024")
+        after = conn.execute(select(func.count()).select_from(location)).scalar()
+    assert again.status == "unchanged" and before == after
+
+
+def test_other_content_under_an_existing_name_is_refused(two_versions, tmp_path):
+    engine, _ = two_versions
+    other = write_geojson(tmp_path / "other.geojson", ADM2[:1])
+    with engine.begin() as conn, pytest.raises(GazetteerFileError, match="already exists"):
+        gazetteer.load_paths(conn, [other], version_name="COD 2024")
+
+
+def test_version_valid_at_the_reporting_date_is_used(two_versions):
+    engine, _ = two_versions
+    old = _resolve(engine, dt.date(2020, 6, 1), admin_level=[2], adm1_pcode=["TD07"], adm2_name=["Mamdi"])
+    new = _resolve(engine, dt.date(2025, 6, 1), admin_level=[2], adm1_pcode=["TD07"], adm2_name=["Mamdi"])
+    assert old.records["location_pcode"][0] == "TD0701"
+    assert new.records["location_pcode"][0] == "TCD0701"
+    assert new.records["location_id"][0] != old.records["location_id"][0]
+    # the 2024 layer's parent codes (TCD07) are translated from the row's TD07
+    assert [i.rule for i in new.issues] == ["pcode-normalised"]
+
+
+def test_code_of_another_version_is_flagged_and_the_name_decides(two_versions):
+    engine, _ = two_versions
+    # TD0704 (Fouli) exists only in the OCHA list, not in the 2024 layer
+    out = _resolve(engine, dt.date(2025, 6, 1), admin_level=[2, 2], adm1_pcode=["TCD07", "TCD07"],
+                   adm2_pcode=["TD0704", "TD0704"], adm2_name=["Fouli", "Wayi"])
+    assert out.records["location_pcode"].to_list() == [None, "TCD0702"]
+    rules = sorted({i.rule for i in out.issues})
+    assert rules == ["pcode-other-version", "place-needs-review"]
+    assert "OCHA global p-codes" in next(i.message for i in out.issues if i.rule == "pcode-other-version")
+
+
+def test_child_outside_parent_is_reported(two_versions):
+    engine, _ = two_versions
+    out = _resolve(engine, dt.date(2025, 6, 1), admin_level=[2], adm1_pcode=["TCD01"], adm2_pcode=["TCD0701"])
+    assert out.records["location_pcode"][0] == "TCD0701"
+    assert [i.rule for i in out.issues] == ["child-outside-parent"]
+    assert out.issues[0].column == "adm2_pcode"
