@@ -96,3 +96,8 @@ def test_detect(files, tmp_path):
         detect(write(tmp_path / "x.csv", "a,b\n1,2\n"))
     with pytest.raises(LoadError, match="unknown source"):
         detect(files["undesa"], "oecd")
+
+
+def test_undesa_m49_other_is_unknown(tmp_path):
+    text = "geo,t,from,sex,n\n276,2020,2003,female,5\n"
+    assert set(undesa.read(write(tmp_path / "m49.csv", text), CW).facts["origin"]) == {"UNK"}

@@ -27,9 +27,9 @@ from mobtrack.stats.crosswalk import normalise_name
 # Entities the sources use that ISO 3166-1 has no (current) code for. code, kind, name, iso2, m49,
 # UNHCR code, codes other systems use for the same thing, aliases, note.
 SPECIAL = [
-    ("UNK", "special", "Unknown", "", "", "UKN", "XXX|OOO", "Unknown/other|Other|Unknown origin|Various",
+    ("UNK", "special", "Unknown", "", "2003", "UKN", "XXX|OOO", "Unknown/other|Other|Unknown origin|Various",
      "origin or destination not stated or not known; a residual category, not a country (UN DESA 'OOO', "
-     "UNHCR 'UKN'/'UNK'/'XXX')"),
+     "numeric 2003 in its M49 columns; UNHCR 'UKN'/'UNK'/'XXX')"),
     ("XXA", "special", "Stateless", "", "", "STA", "STA", "Stateless persons",
      "stateless persons have no country of origin; UNHCR records them as an origin category"),
     ("TIB", "special", "Tibetan", "", "", "TIB", "", "Tibetans",
