@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from mobtrack.model.records import DISAGGREGATIONS
+from mobtrack.validate import RuleContext
 
 ROUND_KEY = ["operation", "assessment_type", "round_number"]
 
@@ -18,16 +19,63 @@ DEFAULT_PLACEHOLDERS = ["not available", "n/a", "na", "n.a.", "-", "--", "---", 
                         "..", "...", "x"]
 
 
-def place_key(records: pl.DataFrame) -> list[pl.Expr]:
-    """Expressions naming a row's place: its resolved p-code when the gazetteer accepted one,
-    else the place columns as the source wrote them (so two spellings of one matched place are
-    one place, and unmatched places still group sensibly)."""
-    if "location_pcode" in records.columns:
-        matched = pl.col("location_pcode").is_not_null()
-        return [pl.col("country_iso3").alias("_k_country"), pl.col("location_pcode").alias("_k_pcode")] + [
-            pl.when(~matched).then(pl.col(c)).alias(f"_k_{c}") for c in RAW_PLACE_COLUMNS
-        ]
-    return [pl.col("country_iso3").alias("_k_country")] + [pl.col(c).alias(f"_k_{c}") for c in RAW_PLACE_COLUMNS]
+def varying(records: pl.DataFrame, columns: list[str]) -> list[str]:
+    """The columns (of those given) whose value is not the same on every row.
+
+    Grouping keys are costly in proportion to their number; within one round most identity
+    columns are constant (operation, round, country) or entirely null (the raw place columns
+    once places are matched, unused disaggregations), and a constant column splits nothing."""
+    columns = [c for c in columns if c in records.columns]
+    if records.height <= 1 or not columns:
+        return []
+    stats = records.select(
+        *[pl.col(c).null_count().alias(f"n{i}") for i, c in enumerate(columns)],
+        *[(pl.col(c).min() == pl.col(c).max()).alias(f"s{i}") for i, c in enumerate(columns)],
+    ).row(0, named=True)
+    out = []
+    for i, c in enumerate(columns):
+        nulls = stats[f"n{i}"]
+        constant = nulls == records.height or (nulls == 0 and bool(stats[f"s{i}"]))
+        if not constant:
+            out.append(c)
+    return out
+
+
+def cell_columns(records: pl.DataFrame, ctx: RuleContext | None = None,
+                 extra: list[str] | None = None) -> tuple[pl.DataFrame, list[str]]:
+    """The records narrowed to what the round rules read, with a row position `_order` and the
+    key columns of a cell (round x place x group x unit [x extra]), and the key names. The place is the resolved p-code when the gazetteer accepted one, else the
+    place columns as the source wrote them (two spellings of one matched place are one place;
+    unmatched places still group sensibly). Constant columns are left out of the key.
+
+    Several round rules need this for the same frame; it is computed once per round and kept
+    in the context."""
+    cache_key = ("_cells", tuple(extra or ()))
+    if ctx is not None:
+        cached = ctx.state.get(cache_key)
+        if cached is not None and cached[0] is records:
+            return cached[1], cached[2]
+    raw = ["country_iso3", *RAW_PLACE_COLUMNS]
+    # the store's integer id hashes faster than the p-code; either names the accepted place
+    resolved = next((c for c in ("location_id", "location_pcode") if c in records.columns), None)
+    if resolved:
+        matched = pl.col(resolved).is_not_null()
+        unmatched = records.filter(~matched) if records[resolved].null_count() else records.clear()
+        # raw columns only matter for unmatched rows, and only those that vary among them
+        raw_keys = [f"_k_{c}" for c in varying(unmatched, raw)]
+        keyed = records.with_columns(pl.when(~matched).then(pl.col(c[3:])).alias(c) for c in raw_keys)
+        place = [resolved, *raw_keys]
+    else:
+        keyed, place = records, varying(records, raw)
+    keys = [*varying(records, ROUND_KEY), *place, "population_group", "unit", *(extra or [])]
+    # Only what the round rules read, plus the row position: every filter of this frame then
+    # copies a dozen columns rather than the forty of a canonical record.
+    needed = dict.fromkeys([*keys, "role", "value", "raw_value", *DISAGGREGATIONS, "admin_level", "location_id",
+                            "location_pcode", "source_sheet", "source_row", "source_column"])
+    keyed = keyed.select([c for c in needed if c in keyed.columns]).with_row_index("_order")
+    if ctx is not None:
+        ctx.state[cache_key] = (records, keyed, keys)
+    return keyed, keys
 
 
 def place_label() -> pl.Expr:
@@ -38,13 +86,6 @@ def place_label() -> pl.Expr:
         pl.col("country_iso3"),
     )
     return name.fill_null("?")
-
-
-def cell_columns(records: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
-    """Add the key columns of a cell (round x place x group x unit); return the frame and key names."""
-    keyed = records.with_columns(place_key(records))
-    keys = [c for c in ROUND_KEY if c in records.columns] + [c for c in keyed.columns if c.startswith("_k_")] + ["population_group", "unit"]
-    return keyed, keys
 
 
 def used_dimensions(rows: pl.DataFrame) -> list[str]:
@@ -67,33 +108,52 @@ def rows_list(col: str = "source_row", limit: int = 5) -> pl.Expr:
     return pl.when(pl.len() > limit).then(head + pl.lit(", ...")).otherwise(head)
 
 
-def headline_figures(records: pl.DataFrame) -> pl.DataFrame:
+def member_rows(members: pl.DataFrame, groups: pl.DataFrame, keys: list[str], limit: int) -> pl.DataFrame:
+    """For the first `limit` groups (the ones that will be listed as issues), the row numbers of
+    their members as text. Done after the check, on the few failing groups, because formatting
+    row lists for every group of a million-row round would cost more than the check itself."""
+    listed = groups.head(limit).select(keys)
+    return (members.join(listed, on=keys, how="semi", nulls_equal=True)
+            .group_by(keys).agg(rows_list().alias("rows")))
+
+
+def provenance(records: pl.DataFrame, index: pl.Series) -> pl.DataFrame:
+    """Provenance and a place label of the rows at these positions, in that order."""
+    return records[index].select("source_sheet", "source_row", "source_column", place_label().alias("place"))
+
+
+def headline_figures(records: pl.DataFrame, ctx: RuleContext | None = None) -> pl.DataFrame:
     """The figure of each (round, place, group, unit) cell: its total when the source gives one,
     else the sum of its parts (breakdowns never add in). Null when any contributing value is null.
 
-    Columns: the cell keys, `location_id`/`location_pcode` (when matched), admin_level, figure, plus provenance of
-    the row the figure comes from (the total, or the first part)."""
-    rows = records.filter(pl.col("role").is_in(["total", "part"]))
-    if rows.height == 0:
+    Columns: the cell keys, admin_level, location_id/location_pcode (when present), `figure`, and
+    `_row`, the position in `records` of the row the figure comes from (its total, else its first
+    part) for `provenance`. Kept in the context: several round rules need it."""
+    if ctx is not None:
+        cached = ctx.state.get("_figures")
+        if cached is not None and cached[0] is records:
+            return cached[1]
+    keyed, keys = cell_columns(records, ctx)
+    keyed = keyed.filter(pl.col("role").is_in(["total", "part"]))
+    if keyed.height == 0:
         return pl.DataFrame()
-    keyed, keys = cell_columns(rows)
-    keyed = keyed.with_row_index("_order")
     is_total = pl.col("role") == "total"
     per_cell = keyed.group_by(keys).agg(
         pl.col("value").filter(is_total).first().alias("_total"),
         is_total.any().alias("_has_total"),
         pl.col("value").filter(~is_total).sum().alias("_parts"),
         pl.col("value").filter(~is_total).is_null().any().alias("_parts_null"),
-        pl.col("admin_level").first(),
-        *[pl.col(c).first() for c in ("location_id", "location_pcode") if c in keyed.columns],
-        pl.col("source_sheet").sort_by(~is_total, "_order").first(),
-        pl.col("source_row").sort_by(~is_total, "_order").first(),
-        pl.col("source_column").sort_by(~is_total, "_order").first(),
-        place_label().first().alias("place"),
+        *[pl.col(c).first() for c in ("admin_level", "location_id", "location_pcode")
+          if c in keyed.columns and c not in keys],
+        # rows keep their order within a group, so first() is the earliest
+        pl.coalesce(pl.col("_order").filter(is_total).first(), pl.col("_order").first()).alias("_row"),
     )
     figure = (pl.when(pl.col("_has_total")).then(pl.col("_total"))
               .when(~pl.col("_parts_null")).then(pl.col("_parts")))
-    return per_cell.with_columns(figure.alias("figure")).drop("_total", "_has_total", "_parts", "_parts_null")
+    out = per_cell.with_columns(figure.alias("figure")).drop("_total", "_has_total", "_parts", "_parts_null")
+    if ctx is not None:
+        ctx.state["_figures"] = (records, out)
+    return out
 
 
 # --- count cells -----------------------------------------------------------------------------

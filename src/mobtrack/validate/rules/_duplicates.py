@@ -6,7 +6,7 @@ import polars as pl
 
 from mobtrack.model.records import DISAGGREGATIONS
 from mobtrack.validate import RuleContext
-from mobtrack.validate.rules._common import cell_columns
+from mobtrack.validate.rules._common import cell_columns, varying
 
 _SCHEMA = {"source_sheet": pl.String, "source_row": pl.Int64}
 
@@ -19,11 +19,12 @@ def repeated_rows(records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
     cached = ctx.state.get("_repeated_rows")
     if cached is not None and cached[0] is records:
         return cached[1]
-    keyed, keys = cell_columns(records)
-    keys = keys + ["role", *DISAGGREGATIONS]
-    keyed = keyed.with_row_index("_order")
-    # one cheap pass to find the (usually few) repeated cells before any per-row work
-    repeated = keyed.filter(pl.len().over(keys) > 1)
+    keyed, keys = cell_columns(records, ctx)
+    keys = keys + ["role", *varying(records, DISAGGREGATIONS)]
+    # Most rows are unique: a 64-bit hash of the key finds the few candidates in one cheap pass,
+    # then the exact key decides among them (so a hash collision can never invent a duplicate).
+    candidates = keyed.filter(pl.struct(keys).hash().is_duplicated())
+    repeated = candidates.filter(pl.len().over(keys) > 1)
     if repeated.height == 0:
         out = pl.DataFrame(schema=_SCHEMA)
     else:

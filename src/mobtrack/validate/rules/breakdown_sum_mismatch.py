@@ -7,7 +7,7 @@ import polars as pl
 from mobtrack.model.records import DISAGGREGATIONS
 from mobtrack.model.vocab import Severity
 from mobtrack.validate import RoundRule, RuleContext, rule
-from mobtrack.validate.rules._common import ROUND_KEY, cell_columns, exceeds, rows_list, used_dimensions
+from mobtrack.validate.rules._common import ROUND_KEY, cell_columns, exceeds, member_rows, used_dimensions
 from mobtrack.validate.rules.parts_sum_mismatch import SUM_SETTINGS
 
 _EMPTY = {"source_sheet": pl.String, "source_row": pl.Int64}
@@ -34,39 +34,33 @@ class BreakdownSumMismatch(RoundRule):
     def find_round(self, records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
         if not (records["role"] == "breakdown").any():
             return pl.DataFrame(schema=_EMPTY)
-        keyed, cell = cell_columns(records)
-        keyed = keyed.with_row_index("_order")
+        keyed, cell = cell_columns(records, ctx)
         role = pl.col("role")
         # The dimensions that partition a cell are the ones its parts use (reason, origin...);
         # whatever else a breakdown fills (sex, age band...) is what it breaks the figure down by.
         part_dims = used_dimensions(keyed.filter(role == "part"))
         shape_dims = [d for d in DISAGGREGATIONS if d not in part_dims]
         parent_key = cell + part_dims
-        shape = pl.concat_str([pl.when(pl.col(d).is_not_null()).then(pl.lit(d)) for d in shape_dims],
-                              separator=" x ", ignore_nulls=True)
+        # the shape (which dimensions a breakdown row fills) as a bit mask: cheap to compute and group on
+        shape = pl.sum_horizontal([pl.col(d).is_not_null().cast(pl.UInt8) * (1 << i) for i, d in enumerate(shape_dims)])
+        breakdowns = keyed.filter(role == "breakdown").with_columns(shape.alias("_shape"))
+        group_key = parent_key + ["_shape"]
         groups = (
-            keyed.filter(role == "breakdown").with_columns(shape.alias("shape"))
-            .group_by(parent_key + ["shape"])
+            breakdowns.group_by(group_key)
             .agg(pl.col("value").sum().alias("breakdown_sum"), pl.col("value").is_null().any().alias("_gap"),
-                 rows_list().alias("breakdown_rows"), pl.col("source_sheet").first().alias("_bd_sheet"),
-                 pl.col("source_row").min().alias("_bd_row"), pl.col("source_column").first().alias("_bd_column"),
-                 pl.col("_order").min())
+                 pl.col("source_sheet").first().alias("_bd_sheet"), pl.col("source_row").first().alias("_bd_row"),
+                 pl.col("source_column").first().alias("_bd_column"), pl.col("_order").first())
             .filter(~pl.col("_gap"))
         )
-        first = [pl.col(c).sort_by("_order").first() for c in ("value", "source_sheet", "source_row", "source_column")]
-        parts = keyed.filter(role == "part").group_by(parent_key).agg(first)
-        totals = keyed.filter(role == "total").group_by(cell).agg(first)
+        cols = ("value", "source_sheet", "source_row", "source_column")
+        parts = keyed.filter(role == "part").group_by(parent_key).agg(pl.col(c).first().alias(f"_part_{c}") for c in cols)
+        totals = keyed.filter(role == "total").group_by(cell).agg(pl.col(c).first().alias(f"_total_{c}") for c in cols)
         parts_sum = (keyed.filter(role == "part").group_by(cell)
                      .agg(pl.col("value").sum().alias("_parts_sum"), pl.col("value").is_null().any().alias("_pgap")))
         whole = pl.all_horizontal([pl.col(d).is_null() for d in part_dims]) if part_dims else pl.lit(True)
-        joined = (
-            groups
-            .join(parts.rename({c: f"_part_{c}" for c in ("value", "source_sheet", "source_row", "source_column")}),
-                  on=parent_key, how="left", nulls_equal=True)
-            .join(totals.rename({c: f"_total_{c}" for c in ("value", "source_sheet", "source_row", "source_column")}),
-                  on=cell, how="left", nulls_equal=True)
-            .join(parts_sum, on=cell, how="left", nulls_equal=True)
-        )
+        joined = (groups.join(parts, on=parent_key, how="left", nulls_equal=True)
+                  .join(totals, on=cell, how="left", nulls_equal=True)
+                  .join(parts_sum, on=cell, how="left", nulls_equal=True))
         # Parent, in order: a total (for a breakdown of the whole cell), the matching part, the sum of
         # the cell's parts (whole-cell breakdown, no total given).
         use_total = whole & pl.col("_total_value").is_not_null()
@@ -88,8 +82,15 @@ class BreakdownSumMismatch(RoundRule):
         ).filter(pl.col("parent_value").is_not_null())
         difference = pl.col("breakdown_sum") - pl.col("parent_value")
         bad = resolved.filter(exceeds(difference, pl.col("parent_value"), self.setting(ctx, "sum_tolerance"),
-                                      self.setting(ctx, "sum_tolerance_ratio")))
-        return bad.sort("_order").select(
+                                      self.setting(ctx, "sum_tolerance_ratio"))).sort("_order")
+        if bad.height == 0:
+            return pl.DataFrame(schema=_EMPTY)
+        bad = bad.join(member_rows(breakdowns, bad, group_key, ctx.max_issues), on=group_key, how="left",
+                       nulls_equal=True).sort("_order")
+        labels = {i: " x ".join(d for b, d in enumerate(shape_dims) if i & (1 << b)) or "nothing"
+                  for i in bad["_shape"].unique().to_list()}
+        return bad.select(
             "source_sheet", "source_row", "column", pl.col("parent_value").cast(pl.String).alias("value"),
-            pl.when(pl.col("shape") == "").then(pl.lit("nothing")).otherwise(pl.col("shape")).alias("shape"),
-            "breakdown_sum", "breakdown_rows", "parent", "parent_value", difference.alias("difference"))
+            pl.col("_shape").replace_strict(labels, return_dtype=pl.String).alias("shape"),
+            "breakdown_sum", pl.col("rows").alias("breakdown_rows"), "parent", "parent_value",
+            difference.alias("difference"))

@@ -8,31 +8,38 @@ from mobtrack.model.vocab import Severity
 from mobtrack.validate import RowRule, RuleContext, rule
 from mobtrack.validate.rules._common import RAW_PLACE_COLUMNS
 
-# field -> (label for messages, expression true when the field is missing)
-_PLACE_GIVEN = pl.any_horizontal(
-    *[pl.col(c).is_not_null() & (pl.col(c).cast(pl.String).str.strip_chars() != "")
-      for c in RAW_PLACE_COLUMNS if c != "admin_level"],
-    ((pl.col("admin_level") == 0) & pl.col("country_iso3").is_not_null()).fill_null(False),  # a country row
-)
+_PLACE_TEXT = [c for c in RAW_PLACE_COLUMNS if c != "admin_level"]
+_COUNTRY_ROW = ((pl.col("admin_level") == 0) & pl.col("country_iso3").is_not_null()).fill_null(False)
 
-
-def _blank(col: str) -> pl.Expr:
-    c = pl.col(col)
-    if col in ("round_number", "reporting_date"):
-        return c.is_null()
-    return c.is_null() | (c.str.strip_chars() == "")
-
-
-FIELDS: dict[str, tuple[str, pl.Expr]] = {
-    "operation": ("operation", _blank("operation")),
-    "assessment_type": ("assessment type", _blank("assessment_type")),
-    "round_number": ("round number", _blank("round_number")),
-    "reporting_date": ("reporting date (missing, or not a date the adapter could read)", _blank("reporting_date")),
-    "place": ("place (no p-code, name or site at any admin level)", ~_PLACE_GIVEN),
-    "population_group": ("population group", _blank("population_group")),
-    "unit": ("unit (individuals or households)", _blank("unit")),
-    "role": ("role (total, part or breakdown; set by the adapter)", _blank("role")),
+# field -> label for messages; "place" is any code or name at any level (or a country-level row)
+FIELDS: dict[str, str] = {
+    "operation": "operation",
+    "assessment_type": "assessment type",
+    "round_number": "round number",
+    "reporting_date": "reporting date (missing, or not a date the adapter could read)",
+    "place": "place (no p-code, name or site at any admin level)",
+    "population_group": "population group",
+    "unit": "unit (individuals or households)",
+    "role": "role (total, part or breakdown; set by the adapter)",
 }
+
+
+def _blank_values(column: pl.Series) -> list[str]:
+    """The distinct whitespace-only texts of a column. These columns hold a handful of distinct
+    values, so looking at those first spares a string operation on every row."""
+    uniques = column.drop_nulls().unique()
+    return uniques.filter(uniques.str.strip_chars() == "").to_list()
+
+
+def _missing(records: pl.DataFrame, field: str) -> pl.Expr:
+    if field == "place":
+        given = [pl.col(c).is_not_null() & ~pl.col(c).is_in(_blank_values(records[c])) for c in _PLACE_TEXT]
+        return ~pl.any_horizontal(*given, _COUNTRY_ROW)
+    c = pl.col(field)
+    if records.schema[field] != pl.String:
+        return c.is_null()
+    blanks = _blank_values(records[field])
+    return c.is_null() | c.is_in(blanks) if blanks else c.is_null()
 
 
 @rule
@@ -50,10 +57,10 @@ class MissingRequiredField(RowRule):
                                 "population_group", "unit", "role", "country_iso3", *RAW_PLACE_COLUMNS])
 
     def find(self, records: pl.DataFrame, ctx: RuleContext, mask: pl.Series | None = None) -> pl.DataFrame:
-        masks = records.select(expr.alias(name) for name, (_, expr) in FIELDS.items())
+        masks = records.select(_missing(records, name).alias(name) for name in FIELDS)
         hits = masks.select(pl.all().any()).row(0, named=True)
         found = []
-        for name, (label, _) in FIELDS.items():
+        for name, label in FIELDS.items():
             if hits[name]:
                 found.append(records.filter(masks.get_column(name)).select(
                     "source_sheet", "source_row",

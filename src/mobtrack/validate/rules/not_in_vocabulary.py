@@ -31,8 +31,11 @@ class NotInVocabulary(RowRule):
     def find(self, records: pl.DataFrame, ctx: RuleContext, mask: pl.Series | None = None) -> pl.DataFrame:
         found = []
         for col, allowed in VOCABULARIES.items():
-            bad = records.filter((pl.col(col).str.strip_chars() != "") & ~pl.col(col).is_in(allowed))
-            if bad.height:
+            # a handful of distinct values: judge those, then fetch rows only when one is wrong
+            uniques = records[col].drop_nulls().unique()
+            wrong = uniques.filter((uniques.str.strip_chars() != "") & ~uniques.is_in(allowed)).to_list()
+            if wrong:
+                bad = records.filter(pl.col(col).is_in(wrong))
                 found.append(bad.select("source_sheet", "source_row", pl.lit(col).alias("column"),
                                         pl.col(col).alias("value"), pl.lit(", ".join(allowed)).alias("allowed")))
         if not found:

@@ -6,7 +6,7 @@ import polars as pl
 
 from mobtrack.model.vocab import Severity
 from mobtrack.validate import RoundRule, RuleContext, Setting, rule
-from mobtrack.validate.rules._common import ROUND_KEY, cell_columns, exceeds, rows_list
+from mobtrack.validate.rules._common import ROUND_KEY, cell_columns, exceeds, member_rows
 
 SUM_SETTINGS = (
     Setting("sum_tolerance", 0, "Absolute difference allowed between a sum and its total (default: exact)."),
@@ -30,24 +30,27 @@ class PartsSumMismatch(RoundRule):
     columns = (*ROUND_KEY, "population_group", "unit", "role", "value")
 
     def find_round(self, records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
-        rows = records.filter(pl.col("role").is_in(["total", "part"]))
-        if rows.height == 0 or not (rows["role"] == "part").any():
+        if not (records["role"] == "part").any():
             return pl.DataFrame(schema={"source_sheet": pl.String, "source_row": pl.Int64})
-        keyed, keys = cell_columns(rows)
-        keyed = keyed.with_row_index("_order")
-        is_total = pl.col("role") == "total"
+        keyed, keys = cell_columns(records, ctx)
+        part_rows = keyed.filter(pl.col("role") == "part")
         parts = (
-            keyed.filter(~is_total).group_by(keys)
+            part_rows.group_by(keys)
             .agg(pl.col("value").sum().alias("parts_sum"), pl.col("value").is_null().any().alias("_gap"),
-                 pl.len().alias("parts"), rows_list().alias("part_rows"))
+                 pl.len().alias("parts"))
             .filter(~pl.col("_gap"))  # a missing part is reported by the count rules, not as a wrong sum
         )
         # the first total of a cell stands for it; further totals are duplicates, reported as such
-        totals = keyed.filter(is_total).sort("_order").group_by(keys, maintain_order=True).first()
+        totals = keyed.filter(pl.col("role") == "total").group_by(keys).first()
         both = totals.join(parts, on=keys, how="inner", nulls_equal=True).filter(pl.col("value").is_not_null())
         difference = pl.col("parts_sum") - pl.col("value")
         bad = both.filter(exceeds(difference, pl.col("value"), self.setting(ctx, "sum_tolerance"),
-                                  self.setting(ctx, "sum_tolerance_ratio")))
-        return bad.sort("_order").select(
+                                  self.setting(ctx, "sum_tolerance_ratio"))).sort("_order")
+        if bad.height == 0:
+            return pl.DataFrame(schema={"source_sheet": pl.String, "source_row": pl.Int64})
+        bad = bad.join(member_rows(part_rows, bad, keys, ctx.max_issues), on=keys, how="left",
+                       nulls_equal=True).sort("_order")
+        return bad.select(
             "source_sheet", "source_row", pl.col("source_column").alias("column"),
-            pl.col("value").cast(pl.String), "parts", "part_rows", "parts_sum", difference.alias("difference"))
+            pl.col("value").cast(pl.String), "parts", pl.col("rows").alias("part_rows"), "parts_sum",
+            difference.alias("difference"))

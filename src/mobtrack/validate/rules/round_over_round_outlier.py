@@ -6,7 +6,7 @@ import polars as pl
 
 from mobtrack.model.vocab import Severity
 from mobtrack.validate import RoundRule, RuleContext, Setting, rule
-from mobtrack.validate.rules._common import ROUND_KEY, headline_figures
+from mobtrack.validate.rules._common import ROUND_KEY, headline_figures, provenance
 
 _EMPTY = {"source_sheet": pl.String, "source_row": pl.Int64}
 
@@ -40,21 +40,21 @@ class RoundOverRoundOutlier(RoundRule):
                    None)
         if key is None:
             return pl.DataFrame(schema=_EMPTY)
-        figures = headline_figures(records.filter(pl.col(key).is_not_null()))
+        figures = headline_figures(records, ctx)
         if figures.height == 0:
             return pl.DataFrame(schema=_EMPTY)
         old = previous.select(key, "population_group", "unit", pl.col("value").alias("previous")).filter(
             pl.col("previous").is_not_null())
-        both = figures.filter(pl.col("figure").is_not_null()).join(
+        both = figures.filter(pl.col("figure").is_not_null() & pl.col(key).is_not_null()).join(
             old, on=[key, "population_group", "unit"], how="inner")
         factor = float(self.setting(ctx, "outlier_factor"))
         min_change = float(self.setting(ctx, "outlier_min_change"))
         new, prev = pl.col("figure").cast(pl.Float64), pl.col("previous").cast(pl.Float64)
         big_ratio = (new >= prev * factor) | (prev >= new * factor)
-        bad = both.filter(big_ratio & ((new - prev).abs() >= min_change))
+        bad = both.filter(big_ratio & ((new - prev).abs() >= min_change)).sort("_row")
         change = (pl.when(pl.col("previous") == 0).then(pl.lit("from zero"))
-                  .otherwise(pl.lit("x") + (new / prev).round(2).cast(pl.String)))
-        return bad.sort("source_row", nulls_last=True).select(
+                  .otherwise(pl.lit("x") + (new / prev).round(1).cast(pl.String)))
+        return pl.concat([provenance(records, bad["_row"]), bad], how="horizontal").select(
             "source_sheet", "source_row", pl.col("source_column").alias("column"),
             pl.col("figure").cast(pl.String).alias("value"), "place", "population_group", "unit", "figure",
             "previous", change.alias("change"))

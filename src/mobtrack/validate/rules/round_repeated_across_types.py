@@ -11,7 +11,7 @@ from mobtrack.validate.rules._common import ROUND_KEY, headline_figures
 _EMPTY = {"source_sheet": pl.String, "source_row": pl.Int64}
 
 
-def round_totals(records: pl.DataFrame) -> pl.DataFrame:
+def round_totals(records: pl.DataFrame, ctx: RuleContext | None = None) -> pl.DataFrame:
     """Headline totals of one round per (population_group, unit): the sum, over the deepest admin
     level present for that group and unit, of each place's figure (total, else sum of parts).
     Summing one level only is what makes admin1 and admin2 rows of one file not count twice;
@@ -19,9 +19,9 @@ def round_totals(records: pl.DataFrame) -> pl.DataFrame:
 
     The store should build `RuleContext.stored_round_totals` with this same function (it accepts
     stored observation blocks too), so that both sides of the comparison mean the same thing."""
-    if "location_pcode" in records.columns:
-        records = records.filter(pl.col("location_pcode").is_not_null())
-    figures = headline_figures(records)
+    figures = headline_figures(records, ctx)
+    if figures.height and "location_pcode" in figures.columns:
+        figures = figures.filter(pl.col("location_pcode").is_not_null())
     if figures.height == 0:
         return pl.DataFrame(schema={"population_group": pl.String, "unit": pl.String, "value": pl.Int64})
     deepest = pl.col("admin_level") == pl.col("admin_level").max().over("population_group", "unit")
@@ -51,7 +51,7 @@ class RoundRepeatedAcrossTypes(RoundRule):
         first = records.row(0, named=True)
         operation, atype, number = first["operation"], first["assessment_type"], first["round_number"]
         stored = ctx.stored_round_totals(operation)
-        mine = round_totals(records)
+        mine = round_totals(records, ctx)
         if stored is None or stored.height == 0 or mine.height == 0 or not (mine["value"] > 0).any():
             return pl.DataFrame(schema=_EMPTY)
         stored = stored.filter(pl.col("assessment_type") != atype)  # same type: a re-import, not a copy
