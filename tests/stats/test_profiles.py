@@ -16,6 +16,7 @@ def test_immigrants_emigrants_and_partners(loaded):
     assert (imm["value"], imm["year"]) == (1547, 2020)
     assert imm["ref"]["rows"] == "6-10" and imm["ref"]["file"] == "undesa_stocks.csv.gz"
     assert imm["source"] == "UN DESA International Migrant Stock 2020" and imm["definition"]
+    assert imm["basis"] == "B+R"
     assert [(s["year"], s["value"]) for s in f["immigrant_stock_trend"]["series"]] == [(2015, 870), (2020, 1547)]
     assert [(i["country"], i["value"]) for i in f["top_origins"]["items"]] == [("SYR", 900), ("TUR", 640), ("UNK", 7)]
     assert f["top_origins"]["items"][0]["ref"]["rows"] == "6-7"

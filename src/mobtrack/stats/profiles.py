@@ -22,7 +22,8 @@ from mobtrack.stats.tables import stats_fact
 
 DEFINITIONS = {
     "immigrant_stock": "International migrants living in the country at mid-year: foreign-born, or foreign citizens "
-                       "where birthplace is not recorded (UN DESA); includes refugees where UN DESA adds them.",
+                       "where birthplace is not recorded (UN DESA). `basis` says which: B born abroad, C foreign "
+                       "citizens, R refugees added, I imputed.",
     "emigrant_stock": "People born in (or citizens of) the country living in other countries at mid-year, summed "
                       "over every destination UN DESA reports.",
     "top_origins": "Countries of origin of the immigrant stock, largest first.",
@@ -57,7 +58,7 @@ class ProfileBuilder:
         return self._releases[dataset]
 
     def facts(self, dataset: str, measure: str, side: str, year_rule: str = "latest"):
-        """(release, year, [(row, sex, value, other_country, cause)]) for the country on `side`."""
+        """(release, year, [(row, sex, value, other_country, cause, year, detail)]) for the country on `side`."""
         release = self.release(dataset)
         if release is None:
             return None, None, []
@@ -73,7 +74,7 @@ class ProfileBuilder:
         else:
             year = None
         other = f.origin if side == "destination" else f.destination
-        rows = self.conn.execute(select(f.row, f.sex, f.value, other, f.cause, f.year).where(where)).all()
+        rows = self.conn.execute(select(f.row, f.sex, f.value, other, f.cause, f.year, f.detail).where(where)).all()
         return release, year, rows
 
     def figure(self, name: str, release: Release, year: int, facts: list[tuple]) -> dict:
@@ -98,6 +99,10 @@ class ProfileBuilder:
             return None, None, None
         year = years[-1]
         total = self.figure(name, release, year, by_year[year])
+        if side == "destination":
+            # How the destination counted its migrants changes what the figure means (B: born abroad,
+            # C: foreign citizens, R: refugees added, I: imputed), so the figure says it.
+            total["basis"] = "/".join(sorted({r[6] for r in by_year[year] if r[6]})) or None
         trend = {"source": release.label, "definition": DEFINITIONS[name] + " Every year the source publishes.",
                  "series": [{"year": y, **{k: v for k, v in self.figure(name, release, y, by_year[y]).items()
                                            if k in ("value", "ref")}} for y in years]}
