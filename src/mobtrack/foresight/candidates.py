@@ -5,11 +5,12 @@ honest backtest, so the pairs are stacked into one frame and fitted in a single 
 results are cached by the exact history they saw: a rolling backtest asks for the same
 (history, origin) again and again, and an identical history gives an identical forecast.
 
-ARIMA is a fixed AR(1) with mean rather than AutoARIMA: on this machine statsforecast 2.x's
-AutoARIMA costs 0.15-0.4 s per fit (its stepwise search), which would make the PRMN backtest
-alone take 10+ minutes; ETS is non-seasonal for the same reason (seasonal AutoETS is ~15x
-slower). Seasonality is still covered by seasonal naive, Theta's decomposition and the
-global model's season feature.
+ARIMA here is ARIMA(1,0,0) with a mean, estimated by conditional least squares in numpy
+(numpy_models.py). statsforecast 2.x's ARIMA costs 25-60 ms per fit on this 2-core machine
+(AutoARIMA 0.15-0.4 s), which alone would push the PRMN backtest (about 2,500 fits per model)
+past its 2-minute budget; the CSS estimate of the same model costs microseconds. ETS is
+non-seasonal for the same reason (seasonal AutoETS is ~15x slower). Seasonality is still
+covered by seasonal naive, Theta's decomposition and the global model's season feature.
 """
 
 from __future__ import annotations
@@ -20,19 +21,20 @@ import warnings
 import numpy as np
 
 from mobtrack.foresight.gbm import gbm_forecast
+from mobtrack.foresight.numpy_models import NUMPY_MODELS, numpy_forecast
 
-LOCAL_MODELS = ("Naive", "SeasonalNaive", "WindowAverage", "ETS", "ARIMA", "Theta", "Croston", "TSB", "ADIDA")
+STATSFORECAST_MODELS = ("Naive", "SeasonalNaive", "WindowAverage", "ETS", "Theta", "Croston", "TSB", "ADIDA")
+LOCAL_MODELS = STATSFORECAST_MODELS + NUMPY_MODELS
 GLOBAL_MODELS = ("GBM",)
 # The combination is the median of a few different-minded models: medians are robust to one
 # member going wild on a spike, which is the usual failure on displacement series.
-COMBO_MEMBERS = ("ETS", "Theta", "ARIMA", "WindowAverage", "GBM")
+COMBO_MEMBERS = ("ETS", "Theta", "ARIMA", "WindowMedian", "GBM")
 ALL_MODELS = LOCAL_MODELS + GLOBAL_MODELS + ("Combo",)
 
 
 def _statsforecast_models(names: tuple[str, ...], season_length: int) -> list:
     from statsforecast.models import (
         ADIDA,
-        ARIMA,
         TSB,
         AutoETS,
         CrostonClassic,
@@ -48,7 +50,6 @@ def _statsforecast_models(names: tuple[str, ...], season_length: int) -> list:
         "SeasonalNaive": lambda: SeasonalNaive(season_length=season),
         "WindowAverage": lambda: WindowAverage(window_size=3),
         "ETS": lambda: AutoETS(season_length=1, model="ZZN"),
-        "ARIMA": lambda: ARIMA(order=(1, 0, 0), include_mean=True),
         "Theta": lambda: Theta(season_length=season, decomposition_type="additive"),
         "Croston": lambda: CrostonClassic(),
         "TSB": lambda: TSB(alpha_d=0.2, alpha_p=0.2),
@@ -141,6 +142,24 @@ def base_forecasts(
 
 
 def _fit_local(todo: list, names: tuple[str, ...], horizon: int, season_length: int, n_jobs: int) -> list[np.ndarray]:
+    """(n_models, horizon) per todo item, in `names` order."""
+    sf_names = tuple(m for m in names if m in STATSFORECAST_MODELS)
+    sf = _fit_statsforecast(todo, sf_names, horizon, season_length, n_jobs) if sf_names else None
+    out = []
+    for k, item in enumerate(todo):
+        rows = []
+        for m in names:
+            if m in NUMPY_MODELS:
+                rows.append(numpy_forecast(m, item[2], horizon))
+            else:
+                rows.append(sf[k][sf_names.index(m)])
+        out.append(np.vstack(rows))
+    return out
+
+
+def _fit_statsforecast(
+    todo: list, names: tuple[str, ...], horizon: int, season_length: int, n_jobs: int
+) -> list[np.ndarray]:
     import pandas as pd
     from statsforecast import StatsForecast
     from statsforecast.models import Naive

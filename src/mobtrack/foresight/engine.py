@@ -31,6 +31,7 @@ from mobtrack.foresight.grid import future_dates, period_start, to_grid, truncat
 
 OUTPUT_COLUMNS = ["series_id", "cutoff", "date", "model", "point", "lo80", "hi80", "lo95", "hi95"]
 DEFAULT_WINDOWS = {"W": 12, "M": 12, "Y": 8}
+SHRINK = 3.0  # weight of the level's pooled backtest score in model selection (see _select)
 
 
 @dataclass
@@ -135,9 +136,10 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
     ok = targets <= c
     actual[:, ok] = values[:, targets[ok]]
 
-    chosen = _select(F[:, :, :-1], actual, s.models)
-    P = F[chosen, np.arange(len(node_ids))]  # (n_nodes, n_origins, H)
     scale = conformal.series_scale(values)
+    groups = np.array([0] * len(node_ids)) if hier is None else _level_codes(hier)
+    chosen = _select(F[:, :, :-1], actual, scale, groups, s.models)
+    P = F[chosen, np.arange(len(node_ids))]  # (n_nodes, n_origins, H)
 
     method = None
     if hier is not None:
@@ -166,16 +168,35 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
     return CutoffResult(frame, node_ids, point, scale, errors, method)
 
 
-def _select(F_cal: np.ndarray, actual: np.ndarray, models: tuple[str, ...]) -> np.ndarray:
-    """Per series, the model index with the lowest backtest MAE (Naive where nothing to judge)."""
-    err = np.abs(F_cal - actual[None])
+def _level_codes(hier) -> np.ndarray:
+    names = sorted(set(hier.levels))
+    return np.array([names.index(level) for level in hier.levels])
+
+
+def _select(
+    F_cal: np.ndarray, actual: np.ndarray, scale: np.ndarray, groups: np.ndarray, models: tuple[str, ...]
+) -> np.ndarray:
+    """Per series, the model with the lowest backtest score (Naive where nothing can be judged).
+
+    A series' own score is its scaled backtest MAE over the calibration origins. A dozen
+    windows of one noisy series pick the luckiest of eleven models more often than the best, so
+    the score adds SHRINK times the model's pooled scaled MAE over the series of the same
+    hierarchy level: a series departs from its level's best model only when its own backtest
+    says so clearly.
+    """
+    err = np.abs(F_cal - actual[None]) / scale[None, :, None, None]
     counts = np.isfinite(err).sum(axis=(2, 3))
-    score = np.where(counts > 0, np.nansum(err, axis=(2, 3)) / np.maximum(counts, 1), np.inf)
+    own = np.where(counts > 0, np.nansum(err, axis=(2, 3)) / np.maximum(counts, 1), np.nan)
     # Models that could not forecast a window (NaN) must not win by having fewer windows.
-    score = np.where(counts < counts.max(axis=0, keepdims=True), np.inf, score)
+    own = np.where(counts < counts.max(axis=0, keepdims=True), np.nan, own)
+    pooled = np.zeros_like(own)
+    for g in np.unique(groups):
+        members = groups == g
+        with np.errstate(all="ignore"):
+            pooled[:, members] = np.nanmean(own[:, members], axis=1, keepdims=True)
+    score = np.where(np.isnan(own), np.inf, own + SHRINK * np.nan_to_num(pooled, nan=np.inf))
     chosen = np.argmin(score, axis=0)
-    naive = models.index("Naive")
-    chosen[~np.isfinite(score.min(axis=0))] = naive
+    chosen[~np.isfinite(score.min(axis=0))] = models.index("Naive")
     return chosen
 
 
