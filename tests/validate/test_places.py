@@ -1,43 +1,24 @@
-"""Places the gazetteer could not match."""
+"""Places: the gazetteer reports unresolved places; the rules must not report them again."""
 
 import polars as pl
+import pytest
 
-from mobtrack.validate import RuleContext, check_rows
-from tests.validate.helpers import frame, rows
-
-
-def unmatched(records, *which):
-    status = ["unmatched" if i in which else "matched" for i in range(records.height)]
-    return records.with_columns(match_status=records["match_status"].scatter(list(range(records.height)), status),
-                                location_pcode=records["location_pcode"].scatter(list(which), None)
-                                if which else records["location_pcode"])
+from mobtrack.validate import RuleContext, check_round, check_rows
+from tests.validate.helpers import frame
 
 
-def test_matched_places_pass():
-    assert rows(frame({}, {"adm1_pcode": "SO12"}, matched=True)) == []
+@pytest.mark.parametrize("status", ["unmatched", "review"])
+def test_unresolved_places_are_left_to_the_gazetteer(status):
+    records = frame({}, {"unit": "households"}, matched=True).with_columns(
+        match_status=pl.lit(status), location_pcode=pl.lit(None, pl.String))
+    assert check_rows(records, RuleContext("f")) == [] == check_round(records, RuleContext("f"))
 
 
-def test_rows_without_match_columns_are_skipped():
-    assert rows(frame({}), rule="unknown-place") == []
-
-
-def test_one_issue_per_place_at_its_first_row():
-    records = unmatched(frame({"adm1_name": "Bayy", "adm1_pcode": None}, {"adm1_pcode": "SO12"},
-                              {"adm1_name": "Bayy", "adm1_pcode": None, "unit": "households"},
-                              {"adm1_name": "Gedoo", "adm1_pcode": "SO99"}, matched=True), 0, 2, 3)
-    issues = check_rows(records, RuleContext("f.csv"))
-    assert [(i.row, i.column, i.rule) for i in issues] == [(2, "place", "unknown-place"), (5, "place", "unknown-place")]
-    assert "Bayy" in issues[0].message and "2 rows" in issues[0].message
-    assert "name Gedoo, code SO99" in issues[1].message
-
-
-def test_place_reported_once_per_file_across_batches():
-    ctx = RuleContext("f.csv")
-    batch = unmatched(frame({"adm1_name": "Bayy", "adm1_pcode": None}, matched=True), 0)
-    assert rows(batch, ctx) == [(2, "place", "unknown-place")]
-    assert rows(batch, ctx) == []
-
-
-def test_review_is_left_to_the_gazetteer():
-    records = frame({}, matched=True).with_columns(match_status=pl.lit("review"))
-    assert rows(records) == []
+def test_unresolved_places_still_group_by_what_the_source_wrote():
+    # two unmatched rows naming the same place as written are one cell (a duplicate) ...
+    records = frame({"adm1_pcode": None, "adm1_name": "Bayy"}, {"adm1_pcode": None, "adm1_name": "Bayy"},
+                    {"adm1_pcode": None, "adm1_name": "Baay"}, matched=True)
+    records = records.with_columns(match_status=pl.lit("unmatched"))
+    issues = check_round(records, RuleContext("f"))
+    # ... while a third spelling is another place
+    assert [(i.row, i.rule) for i in issues] == [(3, "exact-duplicate")]
