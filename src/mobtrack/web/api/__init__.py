@@ -1,0 +1,9 @@
+"""The REST API under /api/v1: one module per resource, each a thin layer over web/services."""
+
+from fastapi import APIRouter
+
+from mobtrack.web.api import account, exports, figures, imports, locations, operations, quality
+
+router = APIRouter(prefix="/api/v1")
+for module in (operations, figures, locations, quality, imports, exports, account):
+    router.include_router(module.router)

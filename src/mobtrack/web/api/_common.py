@@ -1,0 +1,69 @@
+"""Shared parameters and response shapes: cursor pagination, sorting, ETags, JSON from Polars."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import polars as pl
+from fastapi import Query, Request, Response
+
+from mobtrack.web.errors import ApiError
+
+MAX_LIMIT = 10_000
+
+Limit = Query(1000, ge=1, le=MAX_LIMIT, description="Rows per page.")
+Cursor = Query(None, description="`next` of the previous page.")
+Sort = Query(None, description="Column to sort by; prefix with '-' for descending. Ties keep the default order.")
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"at": position}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position = int(data["at"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ApiError(400, "invalid cursor: pass the `next` value of the previous page unchanged") from exc
+    if position < 0:
+        raise ApiError(400, "invalid cursor")
+    return position
+
+
+def sort_frame(frame: pl.DataFrame, sort: str | None) -> pl.DataFrame:
+    if not sort:
+        return frame
+    column, descending = (sort[1:], True) if sort.startswith("-") else (sort, False)
+    if column not in frame.columns:
+        raise ApiError(400, f"cannot sort by {column!r}; columns: {', '.join(frame.columns)}")
+    return frame.with_row_index("_order").sort([column, "_order"], descending=[descending, False],
+                                              nulls_last=True).drop("_order")
+
+
+def page(frame: pl.DataFrame, cursor: str | None, limit: int) -> tuple[pl.DataFrame, str | None]:
+    start = decode_cursor(cursor)
+    chunk = frame.slice(start, limit)
+    nxt = encode_cursor(start + limit) if start + limit < frame.height else None
+    return chunk, nxt
+
+
+def frame_response(request: Request, frame: pl.DataFrame, cursor: str | None, limit: int, sort: str | None = None,
+                   etag: str | None = None, meta: dict | None = None) -> Response:
+    """`{"ok": true, "data": [...], "count": N, "next": cursor}`; 304 when the ETag still matches."""
+    if etag and request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    chunk, nxt = page(sort_frame(frame, sort), cursor, limit)
+    head = json.dumps({"ok": True, "count": frame.height, "next": nxt, **(meta or {})})
+    # Polars writes the rows straight to JSON: no per-row Python objects on the hot path.
+    rows = chunk.write_json() if chunk.height else "[]"
+    body = head[:-1] + ', "data": ' + rows + "}"
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=0, must-revalidate"} if etag else {}
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def rows_response(rows: list[dict], meta: dict | None = None) -> dict:
+    return {"ok": True, "count": len(rows), "next": None, **(meta or {}), "data": rows}

@@ -1,0 +1,113 @@
+"""The ASGI application: `create_app(db_url)` wires the API, the v3 layer, the pages and the checks.
+
+    from mobtrack.web.app import create_app
+    app = create_app("sqlite:///mobtrack.db")     # or: mobtrack serve --db mobtrack.db
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from mobtrack.store.db import ensure_schema, resolve_url
+from mobtrack.web import errors
+from mobtrack.web.auth import csrf_cookie_middleware, csrf_protect
+from mobtrack.web.auth import router as auth_router
+from mobtrack.web.templating import STATIC
+
+API_DESCRIPTION = """Displacement figures per place and round, with provenance on every row.
+
+Anonymous callers see published rounds only, with small counts suppressed (`value` null,
+`suppressed` true). Log in (session cookie + `X-CSRF-Token` on writes) or send
+`Authorization: Bearer <token>` for more, as your role allows. Errors always have the body
+`{"ok": false, "error": "...", "errors": [...], "status": N}`. Lists are paged with `limit` and the
+`next` cursor. Responses built only from published rounds carry an ETag (send `If-None-Match`).
+"""
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    # Everything is served from this origin: no CDN, no external tiles unless configured.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                               "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+}
+
+
+def create_app(db_url: str | None = None, secure_cookies: bool | None = None,
+               upload_dir: Path | None = None) -> FastAPI:
+    url = resolve_url(db_url)
+    engine = ensure_schema(url)
+    app = FastAPI(title="mobtrack API", version="1", description=API_DESCRIPTION,
+                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
+                  dependencies=[Depends(csrf_protect)])
+    app.state.engine = engine
+    app.state.db_url = url
+    if secure_cookies is None:  # on by default; off only when asked (plain-HTTP laptop use)
+        secure_cookies = os.environ.get("MOBTRACK_SECURE_COOKIES", "1") not in ("0", "false", "no")
+    app.state.secure_cookies = secure_cookies
+    folder = upload_dir or Path(os.environ.get("MOBTRACK_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "mobtrack-uploads")
+    folder.mkdir(parents=True, exist_ok=True)
+    app.state.upload_dir = folder
+    from mobtrack.web.services.accounts import secret_key
+
+    with engine.begin() as conn:
+        app.state.secret_key = os.environ.get("MOBTRACK_SECRET_KEY") or secret_key(conn)
+
+    errors.install(app)
+    app.middleware("http")(csrf_cookie_middleware)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    from mobtrack.web import v3
+    from mobtrack.web.api import router as api_router
+
+    app.include_router(api_router)
+    app.include_router(v3.router)
+    app.include_router(auth_router)
+    if importlib.util.find_spec("mobtrack.web.pages") is not None:
+        from mobtrack.web.pages import router as pages_router
+
+        app.include_router(pages_router)
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def docs(request: Request):
+        vendor = STATIC / "vendor" / "swagger-ui"
+        if (vendor / "swagger-ui-bundle.js").is_file():
+            return get_swagger_ui_html(openapi_url=app.openapi_url, title="mobtrack API",
+                                       swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                       swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                                       swagger_favicon_url="/static/favicon.ico")
+        return HTMLResponse(_plain_docs(app.openapi()))
+
+    return app
+
+
+def _plain_docs(spec: dict) -> str:
+    """API reference without JavaScript: used when Swagger UI's files are not installed."""
+    from html import escape
+
+    rows = []
+    for path, methods in sorted(spec["paths"].items()):
+        for method, op in methods.items():
+            params = ", ".join(escape(p["name"]) for p in op.get("parameters", []))
+            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{escape(path)}</code></td>"
+                        f"<td>{escape(op.get('summary', ''))}<br><small>{params}</small></td></tr>")
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>mobtrack API</title>"
+            f"<h1>mobtrack API</h1><p>{escape(spec['info']['description'])}</p>"
+            f"<p><a href='/api/v1/openapi.json'>OpenAPI document</a></p>"
+            f"<table><thead><tr><th>method<th>path<th>what</tr></thead><tbody>{''.join(rows)}</tbody></table>")

@@ -1,0 +1,171 @@
+"""DTM API v3 rows rebuilt from stored observations: one row per place x reason x origin, as imported.
+
+`numPresentIdpInd` is the stored part; `numberMales`/`numberFemales` are the sex breakdown rows of
+the same cell (null when the source had none). For callers without the right to raw counts, the
+rows come from protection.protect_v3: the whole operation's table at that level is protected once,
+then filtered, so a filter can never reveal what suppression hid.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pycountry
+from sqlalchemy import Connection, select
+
+from mobtrack.store.schema import location, operation
+from mobtrack.web.services import catalogue, protection
+from mobtrack.web.services.data import observations_of
+from mobtrack.web.services.principal import Principal
+
+NOT_AVAILABLE = "Not available"  # how IOM writes an unknown origin
+CODES = ["adm0", "adm1", "adm2"]
+KEYS = ["adm1_pcode", "adm1_name", "adm2_pcode", "adm2_name", "reason", "origin_pcode", "origin_name"]
+
+
+def country_name(conn: Connection, iso3: str) -> str:
+    """The name IOM uses (ISO 3166 short name, e.g. 'Bahamas (the)'), else the gazetteer's."""
+    found = pycountry.countries.get(alpha_3=iso3)
+    if found is not None:
+        return found.name
+    stored = conn.execute(select(location.c.name).where(location.c.country_iso3 == iso3,
+                                                        location.c.admin_level == 0).limit(1)).scalar()
+    return stored or iso3
+
+
+def _cells(conn: Connection, rounds: pl.DataFrame, level: int) -> pl.DataFrame:
+    """Stored cells of every round at `level`: keys, round, value, males, females."""
+    parts = []
+    for r in rounds.iter_rows(named=True):
+        obs = observations_of(conn, r["version_id"]).filter(
+            pl.col("admin_level") == level, pl.col("population_group") == "idps", pl.col("unit") == "individuals")
+        headline = obs.filter(pl.col("role") != "breakdown").select(*KEYS, "value", "source_row")
+        sexes = (obs.filter(pl.col("role") == "breakdown", pl.col("sex").is_in(["male", "female"]),
+                            pl.col("age_band").is_null())
+                 .group_by(*KEYS, "sex").agg(pl.col("value").sum())
+                 .pivot(on="sex", index=KEYS, values="value"))
+        for sex in ("male", "female"):
+            if sex not in sexes.columns:
+                sexes = sexes.with_columns(pl.lit(None, pl.Int64).alias(sex))
+        cells = headline.join(sexes.select(*KEYS, "male", "female"), on=KEYS, how="left", nulls_equal=True)
+        parts.append(cells.with_columns(pl.lit(r["round"], pl.Int64).alias("round"),
+                                        pl.lit(r["reporting_date"], pl.Date).alias("reporting_date"),
+                                        pl.lit(r["assessment_type"]).alias("assessment_type")))
+    if not parts:
+        return pl.DataFrame(schema={**{k: pl.String for k in KEYS}, "value": pl.Int64, "source_row": pl.Int64,
+                                    "male": pl.Int64, "female": pl.Int64, "round": pl.Int64,
+                                    "reporting_date": pl.Date, "assessment_type": pl.String})
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def _protected(cells: pl.DataFrame, key: tuple, level: int, country: str) -> pl.DataFrame:
+    codes = CODES[:level + 1]
+    keyed = cells.with_columns(
+        pl.lit(country).alias("adm0"),
+        pl.coalesce("adm1_pcode", "adm1_name").alias("adm1"), pl.coalesce("adm2_pcode", "adm2_name").alias("adm2"),
+        pl.coalesce("origin_pcode", "origin_name").alias("origin"),
+        # rounds of different assessment types are different tables; keep them apart in the round key
+    )
+    unknown = (pl.col("value") - pl.col("male").fill_null(0) - pl.col("female").fill_null(0)).clip(0)
+    long = pl.concat([
+        keyed.select(*codes, "reason", "origin", "round", pl.lit("male").alias("sex"),
+                     pl.col("male").fill_null(0).alias("value")),
+        keyed.select(*codes, "reason", "origin", "round", pl.lit("female").alias("sex"),
+                     pl.col("female").fill_null(0).alias("value")),
+        keyed.select(*codes, "reason", "origin", "round", pl.lit("unknown").alias("sex"), unknown.alias("value")),
+    ]).filter(pl.col("value").is_not_null())
+    out = protection.protect_v3(key, long, codes)
+    shown = out.with_columns([pl.when(pl.col(c) == "~none").then(None).otherwise(pl.col(c)).alias(c)
+                              for c in ["reason", "origin"]])
+    wide = (shown.with_columns(pl.col("sex").fill_null("all"))
+            .pivot(on="sex", index=[*codes, "reason", "origin", "round"], values="value"))
+    for sex in ("all", "male", "female"):
+        if sex not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.Int64).alias(sex))
+    protected = keyed.with_columns(pl.col("male").is_not_null().alias("_m"), pl.col("female").is_not_null().alias(
+        "_f")).drop("value", "male", "female").join(wide, on=[*codes, "reason", "origin", "round"], how="left",
+                                                    nulls_equal=True)
+    return protected.with_columns(
+        pl.col("all").alias("value"),
+        pl.when(pl.col("_m")).then(pl.col("male")).alias("male"),
+        pl.when(pl.col("_f")).then(pl.col("female")).alias("female"),
+    ).select(cells.columns)
+
+
+def rows(conn: Connection, principal: Principal, level: int, params: dict) -> list[dict]:
+    """v3 records for every visible operation matching Operation / CountryName / Admin0Pcode."""
+    ops = conn.execute(select(operation.c.name, operation.c.country_iso3)).all()
+    wanted_country = (params.get("Admin0Pcode") or "").upper() or None
+    by_name = (params.get("CountryName") or "").strip().lower() or None
+    out: list[dict] = []
+    for op_name, iso3 in sorted(ops):
+        if params.get("Operation") and op_name != params["Operation"]:
+            continue
+        if wanted_country and iso3 != wanted_country:
+            continue
+        name = country_name(conn, iso3)
+        if by_name and name.lower() != by_name:
+            continue
+        view = catalogue.view_of(principal, op_name, iso3)
+        visible = catalogue.rounds(conn, view)
+        for kind in visible["assessment_type"].unique().sort().to_list():
+            family = visible.filter(pl.col("assessment_type") == kind)
+            cells = _cells(conn, family, level)
+            if cells.is_empty():
+                continue
+            if not view.unprotected:
+                cells = _protected(cells, (op_name, kind, level, tuple(family["version_id"].to_list())), level, iso3)
+            out.extend(_records(cells, op_name, iso3, name, level, params))
+    return out
+
+
+def _records(cells: pl.DataFrame, op_name: str, iso3: str, name: str, level: int, params: dict) -> list[dict]:
+    frame = cells
+    for param, column in (("Admin1Pcode", "adm1_pcode"), ("Admin1Name", "adm1_name"), ("Admin2Pcode", "adm2_pcode"),
+                          ("Admin2Name", "adm2_name")):
+        if params.get(param):
+            frame = frame.filter(pl.col(column) == params[param])
+    if params.get("FromRoundNumber") is not None:
+        frame = frame.filter(pl.col("round") >= params["FromRoundNumber"])
+    if params.get("ToRoundNumber") is not None:
+        frame = frame.filter(pl.col("round") <= params["ToRoundNumber"])
+    if params.get("FromReportingDate"):
+        frame = frame.filter(pl.col("reporting_date") >= date.fromisoformat(params["FromReportingDate"]))
+    if params.get("ToReportingDate"):
+        frame = frame.filter(pl.col("reporting_date") <= date.fromisoformat(params["ToReportingDate"]))
+    frame = frame.sort(["reporting_date", "round", "source_row"], nulls_last=True)
+    records = []
+    for r in frame.iter_rows(named=True):
+        when = r["reporting_date"]
+        # IOM's record ids are theirs; ours number the rows of the answer (admin0 rows have none in v3)
+        record = {"id": len(records) + 1} if level >= 1 else {}
+        record |= {"operation": op_name, "admin0Name": name, "admin0Pcode": iso3}
+        if level >= 1:
+            record |= {"admin1Name": r["adm1_name"], "admin1Pcode": r["adm1_pcode"]}
+        if level >= 2:
+            record |= {"admin2Name": r["adm2_name"], "admin2Pcode": r["adm2_pcode"]}
+        record |= {
+            "numPresentIdpInd": r["value"],
+            "reportingDate": f"{when.isoformat()}T00:00:00" if when else None,
+            "yearReportingDate": when.year if when else None, "monthReportingDate": when.month if when else None,
+            "roundNumber": r["round"], "displacementReason": r["reason"],
+            "numberMales": r["male"], "numberFemales": r["female"],
+            "idpOriginAdmin1Name": r["origin_name"] or NOT_AVAILABLE,
+            "idpOriginAdmin1Pcode": r["origin_pcode"] or NOT_AVAILABLE,
+            "assessmentType": r["assessment_type"],
+        }
+        records.append(record)
+    return records
+
+
+def countries(conn: Connection, principal: Principal) -> list[dict]:
+    seen = {o["country_iso3"] for o in catalogue.operations(conn, principal)}
+    return [{"admin0Name": country_name(conn, c), "admin0Pcode": c}
+            for c in sorted(seen, key=lambda c: country_name(conn, c))]
+
+
+def operations(conn: Connection, principal: Principal) -> list[dict]:
+    return [{"operation": o["name"], "operationStatus": "Active" if o["status"] == "active" else "Inactive",
+             "admin0Name": country_name(conn, o["country_iso3"]), "admin0Pcode": o["country_iso3"]}
+            for o in catalogue.operations(conn, principal)]

@@ -1,0 +1,160 @@
+"""Figures, time series and round-over-round change, protected for whoever is not allowed raw counts.
+
+Every row carries its provenance (HDX HAPI style): operation, assessment type, round, round version,
+reporting date and period, and the source file the round version was read from.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import Connection
+
+from mobtrack.model.records import DISAGGREGATIONS
+from mobtrack.web.errors import ApiError
+from mobtrack.web.services import catalogue, protection
+from mobtrack.web.services.catalogue import View
+from mobtrack.web.services.data import figures_of, observations_of, places_of
+
+DIMENSIONS = [d for d in DISAGGREGATIONS if not d.endswith("_name")]
+PROVENANCE = ["operation", "assessment_type", "round", "round_version", "reporting_date", "period_start",
+              "period_end", "source_file"]
+
+
+def _provenance(rounds: pl.DataFrame) -> pl.DataFrame:
+    return rounds.select("operation", "assessment_type", "round", pl.col("version").alias("round_version"),
+                         "reporting_date", "period_start", "period_end", "source_file", "version_id")
+
+
+def _leaf_figures(conn: Connection, rounds: pl.DataFrame, places: pl.DataFrame, group: str, unit: str):
+    """Figures of every visible round at the lowest level of each branch (the protected table's input)."""
+    parts = []
+    for r in rounds.iter_rows(named=True):
+        f = figures_of(conn, r["version_id"]).filter(pl.col("population_group") == group, pl.col("unit") == unit)
+        parents = f.join(places.select(pl.col("id").alias("location_id"), "parent_id"), on="location_id")["parent_id"]
+        parts.append(f.filter(~pl.col("location_id").is_in(parents.drop_nulls().implode()))
+                     .select("location_id", pl.lit(r["round"], pl.Int64).alias("round"), "value"))
+    return pl.concat(parts) if parts else pl.DataFrame(schema={"location_id": pl.Int64, "round": pl.Int64,
+                                                                "value": pl.Int64})
+
+
+def _leaf_breakdown(conn: Connection, rounds: pl.DataFrame, places: pl.DataFrame, group: str, unit: str,
+                    dimension: str):
+    """Counts by one disaggregation at the deepest places that carry it, per visible round."""
+    parts = []
+    for r in rounds.iter_rows(named=True):
+        obs = observations_of(conn, r["version_id"]).filter(
+            pl.col("population_group") == group, pl.col("unit") == unit, pl.col(dimension).is_not_null(),
+            pl.col("location_id").is_not_null(), pl.col("role") != "total")
+        # A disaggregation is either a partition of the figure (parts) or a breakdown of it; never both.
+        if obs.filter(pl.col("role") == "breakdown").height and dimension in ("sex", "age_band"):
+            obs = obs.filter(pl.col("role") == "breakdown")
+        else:
+            obs = obs.filter(pl.col("role") == "part")
+        cells = obs.group_by("location_id", dimension).agg(pl.col("value").sum())
+        ancestors = places.filter(pl.col("id").is_in(cells["location_id"].unique().implode()))
+        parents = ancestors["parent_id"].drop_nulls().implode()
+        parts.append(cells.filter(~pl.col("location_id").is_in(parents))
+                     .with_columns(pl.lit(r["round"], pl.Int64).alias("round")))
+    if not parts:
+        return pl.DataFrame(schema={"location_id": pl.Int64, dimension: pl.String, "value": pl.Int64,
+                                    "round": pl.Int64})
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def _aggregate(leaves: pl.DataFrame, places: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
+    """Unprotected sums at every level, in the same shape protect_table returns."""
+    levels = list(range(0, 6))
+    table = protection._ancestors(leaves.select("location_id", "round", *dims, "value"), places, levels)
+    out = []
+    for lvl in levels:
+        part = (table.filter(~pl.col(f"l{lvl}").str.starts_with(protection.GAP))
+                .group_by(f"l{lvl}", "round", *dims).agg(pl.col("value").sum())
+                .select(pl.col(f"l{lvl}").cast(pl.Int64).alias("location_id"), pl.lit(lvl, pl.Int8).alias(
+                    "admin_level"), "round", *[pl.col(d).cast(pl.String) for d in dims], "value",
+                    pl.lit(False).alias("suppressed")))
+        out.append(part)
+    return pl.concat(out)
+
+
+def figures(conn: Connection, view: View, level: int, group: str = "idps", unit: str = "individuals",
+            round_number: int | None = None, latest: bool = False, assessment_type: str | None = None,
+            disaggregation: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows, selected rounds). Rows: pcode, name, level, [disaggregation], value, suppressed, provenance."""
+    if disaggregation is not None and disaggregation not in DIMENSIONS:
+        raise ApiError(400, f"unknown disaggregation {disaggregation!r}; one of {', '.join(DIMENSIONS)}")
+    visible = catalogue.rounds(conn, view, assessment_type)
+    selected = catalogue.pick_round(visible, round_number, latest, None)
+    if selected.is_empty():
+        return _empty(disaggregation), selected
+    places = places_of(conn, view.country_iso3)
+    dims = [disaggregation] if disaggregation else []
+    out = []
+    for kind in selected["assessment_type"].unique().sort().to_list():
+        family = visible.filter(pl.col("assessment_type") == kind)
+        if disaggregation:
+            def load(family=family):
+                return _leaf_breakdown(conn, family, places, group, unit, disaggregation), places
+        else:
+            def load(family=family):
+                return _leaf_figures(conn, family, places, group, unit), places
+        if view.unprotected:
+            leaves, _ = load()
+            table = _aggregate(leaves, places, dims)
+        else:
+            key = (view.operation, kind, group, unit, tuple(family["version_id"].to_list()))
+            table = protection.protect_table(key, load, dims)
+        rounds = selected.filter(pl.col("assessment_type") == kind)
+        rows = table.filter(pl.col("admin_level") == level, pl.col("round").is_in(rounds["round"].implode()))
+        if dims:
+            rows = rows.filter(pl.col(disaggregation).is_not_null() & (pl.col(disaggregation) != "~none"))
+        out.append(rows.join(_provenance(rounds), on="round"))
+    names = places.select(pl.col("id").alias("location_id"), "pcode", "name")
+    frame = pl.concat(out, how="vertical_relaxed").join(names, on="location_id", how="left")
+    frame = frame.with_columns(pl.lit(group).alias("population_group"), pl.lit(unit).alias("unit"),
+                               pl.col("admin_level").alias("level"))
+    columns = ["pcode", "name", "level", *dims, "value", "suppressed", "population_group", "unit", *PROVENANCE]
+    return frame.select(columns).sort(["assessment_type", "round", "pcode", *dims]), selected
+
+
+def _empty(disaggregation: str | None) -> pl.DataFrame:
+    schema = {"pcode": pl.String, "name": pl.String, "level": pl.Int8}
+    if disaggregation:
+        schema[disaggregation] = pl.String
+    schema |= {"value": pl.Int64, "suppressed": pl.Boolean, "population_group": pl.String, "unit": pl.String,
+               "operation": pl.String, "assessment_type": pl.String, "round": pl.Int64, "round_version": pl.Int64,
+               "reporting_date": pl.Date, "period_start": pl.Date, "period_end": pl.Date, "source_file": pl.String}
+    return pl.DataFrame(schema=schema)
+
+
+def series(conn: Connection, view: View, level: int, group: str = "idps", unit: str = "individuals",
+           assessment_type: str | None = None, pcode: str | None = None) -> pl.DataFrame:
+    frame, _ = figures(conn, view, level, group, unit, assessment_type=assessment_type)
+    if pcode:
+        frame = frame.filter(pl.col("pcode") == pcode)
+    return frame.sort(["pcode", "assessment_type", "reporting_date", "round"])
+
+
+def changes(conn: Connection, view: View, level: int, group: str = "idps", unit: str = "individuals",
+            round_number: int | None = None, assessment_type: str | None = None) -> pl.DataFrame:
+    """Each place's value, the previous round's and the change. A suppressed value gives no change."""
+    frame, _ = figures(conn, view, level, group, unit, assessment_type=assessment_type)
+    keys = ["assessment_type", "pcode"]
+    ordered = frame.sort([*keys, "round"]).with_columns(
+        pl.col("round").shift(1).over(keys).alias("previous_round"),
+        pl.col("value").shift(1).over(keys).alias("previous_value"),
+        pl.col("suppressed").shift(1).over(keys).alias("previous_suppressed"))
+    # "Previous" is the previous visible round of the operation, not whatever round the place last had.
+    rounds = frame.select("assessment_type", "round").unique().sort(["assessment_type", "round"]).with_columns(
+        pl.col("round").shift(1).over("assessment_type").alias("_expected"))
+    out = ordered.join(rounds, on=["assessment_type", "round"]).with_columns(
+        pl.when(pl.col("previous_round") == pl.col("_expected")).then(pl.col("previous_value")).alias(
+            "previous_value"),
+    ).with_columns(
+        (pl.col("value") - pl.col("previous_value")).alias("change"),
+        pl.when(pl.col("previous_value") > 0).then(
+            (pl.col("value") - pl.col("previous_value")) / pl.col("previous_value") * 100).alias("change_pct"),
+        pl.col("_expected").alias("previous_round"),
+    ).drop("_expected", "previous_suppressed")
+    if round_number is not None:
+        out = out.filter(pl.col("round") == round_number)
+    return out.sort(["assessment_type", "round", "pcode"])

@@ -1,0 +1,143 @@
+"""Disclosure control for every public figure: the one door between stored counts and anonymous eyes.
+
+FlowKit style: services never hand a public caller a raw figure; they call `protect_figures` or
+`protect_v3`, which build the whole linked table (every admin level of every visible round of an
+operation) and pass it through mobtrack.protect's small-cell suppression, so a figure hidden at
+admin2 cannot be recovered from admin1, from another round or from a disaggregation.
+
+Results are cached per set of round versions: published versions never change, so a protected table
+is computed once and served many times.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from threading import Lock
+
+import polars as pl
+
+from mobtrack.protect.cube import SpecError, TableSpec
+from mobtrack.protect.suppression import suppress
+from mobtrack.web.errors import ApiError
+
+GAP = "~"  # prefix of stand-in units for levels a branch skips (never shown)
+_CACHE: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
+_LOCK = Lock()
+CACHE_SIZE = 128
+
+
+def threshold() -> int:
+    return int(os.environ.get("MOBTRACK_SUPPRESSION_THRESHOLD", "10"))
+
+
+def _cached(key: tuple, compute) -> pl.DataFrame:
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    value = compute()
+    with _LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def _ancestors(rows: pl.DataFrame, places: pl.DataFrame, levels: list[int]) -> pl.DataFrame:
+    """One column per admin level (`l0`, `l1`...) holding the row's ancestor id at that level, or a
+    stand-in unique to its nearest real ancestor where the branch has no unit at that level."""
+    tree = places.select(pl.col("id").alias("_node"), pl.col("admin_level").alias("_lvl"), pl.col("parent_id"))
+    walk = rows.with_columns(pl.col("location_id").alias("_node"))
+    found = {lvl: pl.lit(None, pl.String) for lvl in levels}
+    exprs = []
+    for step in range(6):
+        walk = walk.join(tree, on="_node", how="left")
+        exprs.append((f"_s{step}_lvl", f"_s{step}_id"))
+        walk = walk.rename({"_lvl": f"_s{step}_lvl"}).with_columns(pl.col("_node").cast(pl.String).alias(f"_s{step}_id"))
+        walk = walk.with_columns(pl.col("parent_id").alias("_node")).drop("parent_id")
+    for lvl in levels:
+        expr = pl.lit(None, pl.String)
+        for lv, ident in reversed(exprs):
+            expr = pl.when(pl.col(lv) == lvl).then(pl.col(ident)).otherwise(expr)
+        found[lvl] = expr
+    out = walk.with_columns([found[lvl].alias(f"l{lvl}") for lvl in levels])
+    # Fill gaps top-down: a missing level stands in as "~<nearest ancestor>@<level>".
+    for i, lvl in enumerate(levels):
+        if i == 0:
+            out = out.with_columns(pl.col(f"l{lvl}").fill_null(pl.lit(f"{GAP}root@{lvl}")))
+        else:
+            prev = f"l{levels[i - 1]}"
+            out = out.with_columns(pl.col(f"l{lvl}").fill_null(
+                pl.concat_str([pl.lit(GAP), pl.col(prev).str.strip_prefix(GAP), pl.lit(f"@{lvl}")])))
+    return out.select([*rows.columns, *[f"l{lvl}" for lvl in levels]])
+
+
+def _run(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
+    try:
+        return suppress(frame, spec).table(margins=True)
+    except (SpecError, RuntimeError) as exc:
+        # Fail closed: a table that cannot be protected is not published.
+        raise ApiError(503, f"these figures cannot be published safely: {exc}") from exc
+
+
+def protect_table(key: tuple, load: Callable[[], tuple[pl.DataFrame, pl.DataFrame]],
+                  dimensions: list[str] = ()) -> pl.DataFrame:
+    """Protected counts of one operation, assessment type, group and unit over its visible rounds.
+
+    `load()` returns (leaves, places): leaves are location_id, round, the `dimensions`, value, at the
+    lowest level present on each branch; places is the hierarchy (id, admin_level, parent_id).
+    Returns location_id, admin_level, round, the dimensions (null = all), value (null where
+    suppressed) and suppressed, for every admin level. Called only on a cache miss.
+    """
+    dimensions = list(dimensions)
+
+    def compute() -> pl.DataFrame:
+        leaves, places = load()
+        leaves = leaves.filter(pl.col("value").is_not_null())
+        if leaves.is_empty():
+            return pl.DataFrame(schema={"location_id": pl.Int64, "admin_level": pl.Int8, "round": pl.Int64,
+                                        **{d: pl.String for d in dimensions}, "value": pl.Int64,
+                                        "suppressed": pl.Boolean})
+        levels = sorted(set(places.filter(pl.col("id").is_in(leaves["location_id"].unique().implode()))
+                            ["admin_level"].cast(pl.Int64).to_list()) | {0})
+        levels = list(range(0, max(levels) + 1)) if len(levels) > 1 else levels
+        table = _ancestors(leaves.select("location_id", "round", *dimensions, "value"), places, levels)
+        table = table.with_columns([pl.col(d).cast(pl.String).fill_null("~none") for d in dimensions])
+        hierarchy = [f"l{lvl}" for lvl in levels]
+        spec = TableSpec(hierarchy=hierarchy, disaggregations=dimensions, round="round", round_kind="stock",
+                         threshold=threshold(), grand_total=False)
+        out = _run(table.select(*hierarchy, *dimensions, "round", "value"), spec)
+        unit = pl.coalesce([pl.col(h) for h in reversed(hierarchy)])
+        admin = pl.lit(None, pl.Int8)
+        for i, lvl in enumerate(levels, start=1):
+            admin = pl.when(pl.col("level") == i).then(pl.lit(lvl, pl.Int8)).otherwise(admin)
+        shown = out.with_columns(unit.alias("_unit"), admin.alias("admin_level"))
+        shown = shown.filter(~pl.col("_unit").str.starts_with(GAP))
+        return shown.select(pl.col("_unit").cast(pl.Int64).alias("location_id"), "admin_level",
+                            pl.col("round").cast(pl.Int64), *dimensions, pl.col("value").cast(pl.Int64),
+                            "suppressed")
+    return _cached(("table", *key, tuple(dimensions), threshold()), compute)
+
+
+V3_DIMENSIONS = ["reason", "origin", "sex"]
+
+
+def protect_v3(key: tuple, rows: pl.DataFrame, codes: list[str]) -> pl.DataFrame:
+    """Protected DTM v3 rows of one operation and admin level over its visible rounds.
+
+    `rows`: the admin code columns `codes` (coarsest first), reason, origin, sex (male | female |
+    unknown: the part of the figure without a sex breakdown, so the sexes add up to it), round, value.
+    Returns the same keys (sex null = both sexes) with value null where suppressed.
+    """
+    def compute() -> pl.DataFrame:
+        frame = rows.with_columns([pl.col(c).fill_null("~none") for c in [*codes, *V3_DIMENSIONS]])
+        spec = TableSpec(hierarchy=codes, disaggregations=V3_DIMENSIONS, round="round", round_kind="stock",
+                         threshold=threshold(), grand_total=False)
+        out = _run(frame, spec)
+        depth = len(codes)
+        return (out.filter(pl.col("level") == depth, pl.col("reason").is_not_null(), pl.col("origin").is_not_null(),
+                           pl.col("sex").is_null() | pl.col("sex").is_in(["male", "female"]))
+                .select(*codes, "reason", "origin", "sex", pl.col("round").cast(pl.Int64), "value", "suppressed"))
+    return _cached(("v3", *key, threshold()), compute)

@@ -1,0 +1,106 @@
+"""DTM API v3 compatibility: `/v3/displacement/...` with IOM's parameters, fields and envelope.
+
+Existing DTM clients (e.g. `dtmapi` on PyPI) work unchanged against a mobtrack server: point them
+at it and pass a mobtrack API token as the subscription key (`Ocp-Apim-Subscription-Key`); without
+a key they get the public, protected figures of published rounds.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import Connection
+
+from mobtrack.web.auth import client_of, connection, current_user
+from mobtrack.web.errors import ApiError
+from mobtrack.web.services import audit, dtm_v3
+from mobtrack.web.services.principal import Principal
+
+router = APIRouter(prefix="/v3/displacement", tags=["DTM API v3 compatibility"])
+
+
+def envelope(result: list[dict]) -> dict:
+    return {"result": result, "statusCode": 200, "isSuccess": True, "errorMessages": [],
+            "totalRecordsCount": len(result)}
+
+
+def _date(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError as exc:
+        raise ApiError(400, f"{name} must be a date as YYYY-MM-DD, got {value!r}") from exc
+
+
+def _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber,
+            ToRoundNumber, **admin) -> dict:
+    if not (Operation or CountryName or Admin0Pcode):
+        raise ApiError(400, "at least one of Operation, CountryName or Admin0Pcode is required")
+    return {"Operation": Operation, "CountryName": CountryName, "Admin0Pcode": Admin0Pcode,
+            "FromReportingDate": _date(FromReportingDate, "FromReportingDate"),
+            "ToReportingDate": _date(ToReportingDate, "ToReportingDate"),
+            "FromRoundNumber": FromRoundNumber, "ToRoundNumber": ToRoundNumber, **admin}
+
+
+def _serve(request: Request, conn: Connection, user: Principal, level: int, params: dict) -> dict:
+    result = dtm_v3.rows(conn, user, level, params)
+    if not user.anonymous:
+        audit.record(conn, user, "read", f"v3/admin{level}", purpose=request.headers.get("x-purpose"),
+                     client=client_of(request), details={k: v for k, v in params.items() if v is not None})
+    return envelope(result)
+
+
+Op = Query(None, description="Name of the DTM operation.")
+Country = Query(None, description="Country name as IOM writes it (ISO 3166 short name).")
+Adm0 = Query(None, description="ISO 3166-1 alpha-3 code.")
+FromDate = Query(None, description="YYYY-MM-DD")
+ToDate = Query(None, description="YYYY-MM-DD")
+FromRound = Query(None, ge=0)
+ToRound = Query(None, ge=0)
+
+
+@router.get("/admin0")
+def admin0(request: Request, Operation: str | None = Op, CountryName: str | None = Country,
+           Admin0Pcode: str | None = Adm0, FromReportingDate: str | None = FromDate,
+           ToReportingDate: str | None = ToDate, FromRoundNumber: int | None = FromRound,
+           ToRoundNumber: int | None = ToRound, conn: Connection = Depends(connection),
+           user: Principal = Depends(current_user)):
+    params = _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber,
+                     ToRoundNumber)
+    return _serve(request, conn, user, 0, params)
+
+
+@router.get("/admin1")
+def admin1(request: Request, Operation: str | None = Op, CountryName: str | None = Country,
+           Admin0Pcode: str | None = Adm0, Admin1Name: str | None = None, Admin1Pcode: str | None = None,
+           FromReportingDate: str | None = FromDate, ToReportingDate: str | None = ToDate,
+           FromRoundNumber: int | None = FromRound, ToRoundNumber: int | None = ToRound,
+           conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
+    params = _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber,
+                     ToRoundNumber, Admin1Name=Admin1Name, Admin1Pcode=Admin1Pcode)
+    return _serve(request, conn, user, 1, params)
+
+
+@router.get("/admin2")
+def admin2(request: Request, Operation: str | None = Op, CountryName: str | None = Country,
+           Admin0Pcode: str | None = Adm0, Admin1Name: str | None = None, Admin1Pcode: str | None = None,
+           Admin2Name: str | None = None, Admin2Pcode: str | None = None,
+           FromReportingDate: str | None = FromDate, ToReportingDate: str | None = ToDate,
+           FromRoundNumber: int | None = FromRound, ToRoundNumber: int | None = ToRound,
+           conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
+    params = _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber,
+                     ToRoundNumber, Admin1Name=Admin1Name, Admin1Pcode=Admin1Pcode, Admin2Name=Admin2Name,
+                     Admin2Pcode=Admin2Pcode)
+    return _serve(request, conn, user, 2, params)
+
+
+@router.get("/country-list")
+def country_list(conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
+    return envelope(dtm_v3.countries(conn, user))
+
+
+@router.get("/operation-list")
+def operation_list(conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
+    return envelope(dtm_v3.operations(conn, user))
