@@ -101,3 +101,16 @@ def test_unreadable_or_unknown_files(engine, tmp_path):
         load_file(engine, write(tmp_path / "other.csv", "x,y\n1,2\n"))
     with pytest.raises(LoadError, match="no usable rows"):
         load_file(engine, write(tmp_path / "empty.csv", "geo,t,from,sex,n\n"))
+
+
+def test_repeated_rows_are_not_summed_twice(engine, tmp_path):
+    text = UNDESA + "DEU,2020,SYR,female,400,1,0,1,0\nTUR,2020,DEU,male,46,1,0,1,0\n"
+    r = load_file(engine, write(tmp_path / "dups.csv", text))
+    found = sorted((i.row, i.rule) for i in r.issues)
+    # row 15 repeats row 6 exactly; row 16 contradicts row 14, so both go
+    assert found == [(14, "conflicting-duplicate"), (15, "duplicate-row"), (16, "conflicting-duplicate")]
+    assert r.facts == 12 and r.rejected_rows == 3
+    with engine.connect() as conn:
+        v = conn.execute(select(stats_corridor.c.value).where(
+            stats_corridor.c.year == 2020, stats_corridor.c.origin == "SYR", stats_corridor.c.destination == "DEU")).scalar()
+    assert v == 900

@@ -49,7 +49,10 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
     """The facts in canonical column order and types; missing dimensions become nulls ('total' for sex)."""
     exprs = []
     for name, dtype in FACT_SCHEMA.items():
-        if name in frame.columns:
+        if name in frame.columns and dtype == pl.String:
+            # "" and null must be one thing: PostgreSQL's COPY would turn one into the other.
+            exprs.append(pl.col(name).cast(dtype).replace("", None))
+        elif name in frame.columns:
             exprs.append(pl.col(name).cast(dtype))
         elif name == "sex":
             exprs.append(pl.lit("total", dtype=pl.String).alias(name))
@@ -135,3 +138,29 @@ def map_countries(frame: pl.DataFrame, column: str, system: str, crosswalk: Cros
             issues.append(Issue(Severity.ERROR, "unknown-country", f"country {shown!r} not in the crosswalk: {why}",
                                 file=file, row=int(r), column=column, value=v))
     return out.filter(pl.col("_code").is_not_null()).with_columns(pl.col("_code").alias(column)).drop("_code"), issues
+
+
+def reject_duplicates(facts: pl.DataFrame, file: str) -> tuple[pl.DataFrame, list[Issue]]:
+    """The same fact twice would be summed twice. An exact repeat keeps its first row and rejects the
+    others; repeats that disagree are all rejected, because nothing says which one is right."""
+    key = [c for c in FACT_COLUMNS if c not in ("row", "value")]
+    grouped = facts.with_columns(
+        pl.len().over(key, mapping_strategy="group_to_rows").alias("_n"),
+        pl.col("value").n_unique().over(key).alias("_values"),
+        pl.col("row").min().over(key).alias("_first"),
+    )
+    if grouped["_n"].max() in (None, 1):
+        return facts, []
+    repeat = (pl.col("_n") > 1) & (pl.col("_values") == 1) & (pl.col("row") != pl.col("_first"))
+    conflict = (pl.col("_n") > 1) & (pl.col("_values") > 1)
+    issues = [
+        Issue(Severity.ERROR, "duplicate-row", f"repeats row {first} (same country, year and categories)",
+              file=file, row=int(row), column=None, value=None)
+        for row, first in grouped.filter(repeat).select("row", "_first").iter_rows()
+    ] + [
+        Issue(Severity.ERROR, "conflicting-duplicate",
+              f"row {first} and this row give different values for the same fact ({value:g}); both rejected",
+              file=file, row=int(row), column="value", value=f"{value:g}")
+        for row, first, value in grouped.filter(conflict).select("row", "_first", "value").iter_rows()
+    ]
+    return grouped.filter(~repeat & ~conflict).drop("_n", "_values", "_first"), issues

@@ -22,7 +22,7 @@ from mobtrack.model.vocab import Severity
 from mobtrack.stats import idmc, undesa, unhcr, worldbank
 from mobtrack.stats.bulk import insert_frame
 from mobtrack.stats.crosswalk import Crosswalk
-from mobtrack.stats.facts import LoadError, Parsed
+from mobtrack.stats.facts import LoadError, Parsed, reject_duplicates
 from mobtrack.stats.tables import stats_corridor, stats_fact, stats_release
 from mobtrack.store.schema import issue, source_file
 from mobtrack.validate.issue import Issue
@@ -135,6 +135,8 @@ def load_file(engine: Engine, path: Path, source: str | None = None, year: int |
                           message=f"already loaded as release {previous['id']}")
     name = detect(path, source)
     parsed: Parsed = LOADERS[name].read(path, crosswalk or Crosswalk.default(), year=year)
+    parsed.facts, repeats = reject_duplicates(parsed.facts, src.name)
+    parsed.issues += repeats
     errors = [i for i in parsed.issues if i.severity == Severity.ERROR]
     result = LoadResult(src.name, "loaded", parsed.source, parsed.dataset, parsed.edition, None, parsed.rows_read,
                         len(parsed.facts), len({i.row for i in errors}), issues=parsed.issues)

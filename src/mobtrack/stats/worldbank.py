@@ -24,7 +24,7 @@ AGGREGATES = re.compile(r"^(world|total|other north|other south|high income|low 
 
 
 def sniff(columns: list[str], name: str) -> str | None:
-    if len(columns) < 10 or not re.search(r"destination|source|origin", columns[0], re.I):
+    if len(columns) < 3 or not re.search(r"destination|source|origin", columns[0], re.I):
         return None
     crosswalk = Crosswalk.default()
     named = sum(crosswalk.resolve(c, "name").code is not None for c in columns[1:])
