@@ -61,3 +61,14 @@ def test_crosswalk_report_lists_what_it_cannot_map(tmp_path):
     assert out["unmapped"] == [{"column": "from", "value": "ZZZ", "rows": 1, "first_row": 3,
                                 "reason": "country 'ZZZ' not in the crosswalk: no iso3 entry in the crosswalk"}]
     assert [e["code"] for e in out["non_country"]] == ["UNK"] and out["non_country"][0]["reason"]
+
+
+def test_crosswalk_report_from_the_store_lists_rejected_codes(db_url, tmp_path):
+    f = write(tmp_path / "undesa.csv", "geo,t,from,sex,n\nDEU,2020,SYR,male,1\nDEU,2020,ZZZ,male,2\n")
+    load = run("stats", "load", f, "--db", db_url, "--json")
+    assert load.exit_code == 0 and json.loads(load.stdout)[0]["rejected_rows"] == 1
+    r = run("stats", "crosswalk-report", "--db", db_url, "--json")
+    assert r.exit_code == 1
+    assert [(u["value"], u["first_row"]) for u in json.loads(r.stdout)["files"][0]["unmapped"]] == [("ZZZ", 3)]
+    text = run("stats", "crosswalk-report", "--db", db_url)
+    assert "ZZZ" in text.output and "unmapped" in text.output

@@ -170,22 +170,29 @@ def profile_cmd(
         return
     c = result["country"]
     console.print(f"[bold]{c['name']}[/bold] ({c['code']}, M49 {c['m49'] or '-'}, UNHCR {c['unhcr_code'] or '-'})")
-    table = Table("figure", "value", "year", "source", "rows")
+    table = Table("figure", "value", "year", "file", "rows")
+
+    def add(label: str, f: dict) -> None:
+        ref = f["ref"]
+        table.add_row(label, f"{f['value']:,.0f}", str(f["year"]), ref.get("file", ""), f"{ref.get('row_count', '')}")
+
     for name, fig in result["figures"].items():
         if name == "idps":
             for src, f in fig.items():
                 if isinstance(f, dict):
-                    table.add_row(f"idps ({src})", f"{f['value']:,.0f}", str(f["year"]), f["source"], f["ref"]["rows"][:30])
+                    add(f"idps ({src})", f)
                 elif src != "note":
                     table.add_row(f"idps ({src})", "-", "", "not available", "")
         elif fig and "value" in fig:
-            table.add_row(name, f"{fig['value']:,.0f}", str(fig["year"]), fig["source"], fig["ref"]["rows"][:30])
+            add(name, fig)
         elif fig and "items" in fig:
-            shown = ", ".join(f"{i['code'] if 'code' in i else i['country']} {i['value']:,.0f}" for i in fig["items"][:5])
-            table.add_row(name, shown, str(fig["year"]), fig["source"], "")
+            shown = ", ".join(f"{i['country']} {i['value']:,.0f}" for i in fig["items"][:5])
+            table.add_row(name, shown, str(fig["year"]), "", "")
     console.print(table)
     for name in result["missing"]:
         console.print(f"[dim]{name}: no data loaded[/dim]")
+    console.print("[dim]sources: " + "; ".join(v for v in result["sources"].values() if v) + "[/dim]")
+    console.print("[dim]--json gives every figure's definition and the source rows it sums[/dim]")
 
 
 def od_cmd(

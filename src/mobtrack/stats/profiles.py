@@ -192,6 +192,7 @@ def profile(engine: Engine, iso3: str, year: int | None = None, crosswalk: Cross
                      **({"dtm": None} if "dtm" not in IDP_SOURCES else {}), "note": IDP_NOTE},
             "new_displacements": b.new_displacements(),
         }
+        b.release("idmc_stock")  # read through idmc_idps; listed here so the sources line is complete
         loaded = {d: (r.label if r else None) for d, r in b._releases.items()}
     missing = {k: "no data loaded for this country and year" for k, v in figures.items() if v is None}
     return {"country": crosswalk.describe(code), "requested_year": year, "figures": figures, "missing": missing,
