@@ -18,9 +18,15 @@ SourceOption = Annotated[str | None, typer.Option("--source", help="undesa | unh
 
 
 def _engine(db: str | None):
-    from mobtrack.store.db import ensure_schema
+    from sqlalchemy import inspect
 
-    return ensure_schema(db)
+    from mobtrack.store.db import ensure_schema, upgrade
+
+    engine = ensure_schema(db)
+    # A store created before the stats migration existed has an alembic_version but no stats tables.
+    if not inspect(engine).has_table("stats_release"):
+        upgrade(db)
+    return engine
 
 
 @stats_app.command("load")
