@@ -26,6 +26,10 @@ HierOpt = Annotated[
 ]
 OutputOpt = Annotated[Path, typer.Option("--output", help="Where to write the predictions CSV.")]
 KindOpt = Annotated[str, typer.Option("--kind", help="flow (summed per period) or stock (interpolated).")]
+ModelsOpt = Annotated[
+    str | None,
+    typer.Option("--models", help="Comma-separated candidate models (default: all; must include Naive)."),
+]
 
 
 def _split(text: str | None) -> list[str]:
@@ -44,11 +48,20 @@ def _parse_cutoffs(text: str) -> list[date]:
     return out
 
 
-def _check_options(freq: str, kind: str) -> None:
+def _check_options(freq: str, kind: str, models: str | None) -> dict:
+    from mobtrack.foresight.candidates import ALL_MODELS
+
     if freq.upper() not in ("W", "M", "Y"):
         fail(f"--freq must be W, M or Y (got {freq!r})", code=2)
     if kind not in ("flow", "stock"):
         fail(f"--kind must be flow or stock (got {kind!r})", code=2)
+    if models is None:
+        return {}
+    names = tuple(_split(models))
+    unknown = [m for m in names if m not in ALL_MODELS]
+    if unknown or "Naive" not in names:
+        fail(f"--models must include Naive and come from {', '.join(ALL_MODELS)}", code=2)
+    return {"models": names}
 
 
 @forecast_app.command("predict")
@@ -59,17 +72,18 @@ def predict_cmd(
     output: OutputOpt,
     hierarchy: HierOpt = None,
     kind: KindOpt = "flow",
+    models: ModelsOpt = None,
     as_json: JsonOption = False,
 ) -> None:
     """Forecast HORIZON periods past the last observation of every series (and hierarchy level)."""
     from mobtrack.foresight import ForesightInputError, predict, read_long_csv
 
-    _check_options(freq, kind)
+    extra = _check_options(freq, kind, models)
     hier = _split(hierarchy)
     try:
         data = read_long_csv(input_csv, hier)
         with console.status("forecasting…"):
-            pred = predict(data, freq, horizon, hierarchy=hier, kind=kind)
+            pred = predict(data, freq, horizon, hierarchy=hier, kind=kind, **extra)
     except ForesightInputError as exc:
         fail(str(exc))
     pred.write_csv(output)
@@ -89,13 +103,14 @@ def backtest_cmd(
     output: OutputOpt,
     hierarchy: HierOpt = None,
     kind: KindOpt = "flow",
+    models: ModelsOpt = None,
     as_json: JsonOption = False,
 ) -> None:
     """Forecast from each cutoff using only data up to it; print accuracy against naive."""
     from mobtrack.foresight import ForesightInputError, backtest, read_long_csv
     from mobtrack.foresight.metrics import attach_actuals, summary
 
-    _check_options(freq, kind)
+    extra = _check_options(freq, kind, models)
     hier = _split(hierarchy)
     cuts = _parse_cutoffs(cutoffs)
     try:
@@ -105,7 +120,14 @@ def backtest_cmd(
         ) as bar:
             task = bar.add_task("cutoffs", total=len(cuts))
             pred = backtest(
-                data, freq, horizon, cuts, hierarchy=hier, kind=kind, progress=lambda k: bar.update(task, completed=k)
+                data,
+                freq,
+                horizon,
+                cuts,
+                hierarchy=hier,
+                kind=kind,
+                progress=lambda k: bar.update(task, completed=k),
+                **extra,
             )
     except ForesightInputError as exc:
         fail(str(exc))
