@@ -45,3 +45,16 @@ def test_disaggregation_is_part_of_the_cell():
                     {"role": "part", "reason": "conflict", "origin_pcode": "SO12"},
                     {"role": "part", "reason": "conflict", "origin_pcode": "SO11", "value": 5})
     assert round_(records, rule="conflicting-duplicate") == [(4, "#affected+idp", "conflicting-duplicate")]
+
+
+def test_parts_nothing_tells_apart_are_not_duplicates():
+    # a site list without site names: each row is a part of its place's figure
+    records = frame({"role": "part", "value": 22}, {"role": "part", "value": 22}, {"role": "part", "value": 5})
+    assert round_(records) == []
+
+
+def test_a_repeated_row_is_not_reported_again_as_a_wrong_sum():
+    records = frame({"value": 100}, {"role": "part", "reason": "conflict", "value": 60},
+                    {"role": "part", "reason": "flood", "value": 40},
+                    {"role": "part", "reason": "flood", "value": 40})
+    assert round_(records) == [(5, "#affected+idp", "exact-duplicate")]

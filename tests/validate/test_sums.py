@@ -128,3 +128,20 @@ def test_perturbing_one_part_flags_it_against_total_and_its_breakdowns(rows, dat
     perturbed[i]["value"] += data.draw(st.integers(1, 500))
     assert sorted(round_(frame(*perturbed))) == [(2, "#affected+idp", "parts-sum-mismatch"),
                                                  (i + 2, "parts", "breakdown-sum-mismatch")]
+
+
+def test_nameless_parts_add_up_to_their_total():
+    records = frame(TOTAL | {"value": 49}, part(None, 22), part(None, 22), part(None, 5))
+    assert round_(records) == []
+    assert round_(records.with_columns(value=records["value"].scatter(3, 6))) == [
+        (2, "#affected+idp", "parts-sum-mismatch")]
+
+
+def test_breakdown_in_columns_of_one_row_names_the_row_once():
+    from mobtrack.validate import check_round
+
+    records = frame(TOTAL | {"value": 150, "source_row": 7},
+                    bd(8, sex="m", source_row=7, source_column="numberMales"),
+                    bd(7, sex="f", source_row=7, source_column="numberFemales"))
+    [issue] = check_round(records, RuleContext("global.csv"))
+    assert issue.message == ("breakdown by sex sums to 15 (row 7) but the total is 150 (difference -135)")

@@ -103,9 +103,12 @@ def exceeds(diff: pl.Expr, reference: pl.Expr, absolute: float, ratio: float) ->
 
 
 def rows_list(col: str = "source_row", limit: int = 5) -> pl.Expr:
-    """Aggregation: the first few row numbers of a group as text, for messages ("4, 5, 9, ...")."""
-    head = pl.col(col).sort().head(limit).cast(pl.String).str.join(", ")
-    return pl.when(pl.len() > limit).then(head + pl.lit(", ...")).otherwise(head)
+    """Aggregation: the group's row numbers as text for messages: "row 7", "rows 4, 5, 9, ..."."""
+    # unique: one source row can hold several values of a group (a male and a female column)
+    rows = pl.col(col).unique().sort()
+    head = rows.head(limit).cast(pl.String).str.join(", ")
+    listed = pl.when(rows.len() > limit).then(head + pl.lit(", ...")).otherwise(head)
+    return pl.when(rows.len() == 1).then(pl.lit("row ") + listed).otherwise(pl.lit("rows ") + listed)
 
 
 def member_rows(members: pl.DataFrame, groups: pl.DataFrame, keys: list[str], limit: int) -> pl.DataFrame:
@@ -133,8 +136,10 @@ def headline_figures(records: pl.DataFrame, ctx: RuleContext | None = None) -> p
         cached = ctx.state.get("_figures")
         if cached is not None and cached[0] is records:
             return cached[1]
+    from mobtrack.validate.rules._duplicates import first_occurrences  # it builds on this module
+
     keyed, keys = cell_columns(records, ctx)
-    keyed = keyed.filter(pl.col("role").is_in(["total", "part"]))
+    keyed = first_occurrences(keyed, records, ctx or RuleContext("")).filter(pl.col("role").is_in(["total", "part"]))
     if keyed.height == 0:
         return pl.DataFrame()
     is_total = pl.col("role") == "total"

@@ -13,17 +13,24 @@ _SCHEMA = {"source_sheet": pl.String, "source_row": pl.Int64}
 
 def repeated_rows(records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
     """Every row that repeats the cell of an earlier row (round x place x group x unit x role x
-    disaggregation), with the first row's provenance and value and `same` (identical count).
+    disaggregation), with the first row's provenance and value, `same` (identical count) and
+    `_order` (position in `records`).
 
-    Both duplicate rules need this; it is computed once per round and kept in the context."""
+    Parts that carry no disaggregation are never repeats: an adapter makes such parts when a
+    place's figure is spread over rows nothing tells apart (a site list without site names), and
+    their sum is the figure. Both duplicate rules and the sum rules need this; it is computed once
+    per round and kept in the context."""
     cached = ctx.state.get("_repeated_rows")
     if cached is not None and cached[0] is records:
         return cached[1]
     keyed, keys = cell_columns(records, ctx)
-    keys = keys + ["role", *varying(records, DISAGGREGATIONS)]
+    dims = varying(records, DISAGGREGATIONS)
+    keys = keys + ["role", *dims]
+    nameless_part = (pl.col("role") == "part") & pl.all_horizontal(
+        [pl.col(d).is_null() for d in DISAGGREGATIONS if d in keyed.columns])
     # Most rows are unique: a 64-bit hash of the key finds the few candidates in one cheap pass,
     # then the exact key decides among them (so a hash collision can never invent a duplicate).
-    candidates = keyed.filter(pl.struct(keys).hash().is_duplicated())
+    candidates = keyed.filter(pl.struct(keys).hash().is_duplicated() & ~nameless_part)
     repeated = candidates.filter(pl.len().over(keys) > 1)
     if repeated.height == 0:
         out = pl.DataFrame(schema=_SCHEMA)
@@ -53,3 +60,13 @@ def findings(rows: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=_SCHEMA)
     return rows.select("source_sheet", "source_row", pl.col("source_column").alias("column"),
                        pl.col("value_text").alias("value"), "first_source_row", "first_where", "first_value_text")
+
+
+def first_occurrences(keyed: pl.DataFrame, records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
+    """`keyed` (from cell_columns) without the rows that repeat an earlier row's cell: the sum rules
+    judge what the store keeps, so one duplicated row is reported once, as a duplicate, and not
+    again as a wrong sum."""
+    repeats = repeated_rows(records, ctx)
+    if repeats.height == 0:
+        return keyed
+    return keyed.filter(~pl.col("_order").is_in(repeats["_order"].implode()))

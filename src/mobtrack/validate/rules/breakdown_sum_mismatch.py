@@ -8,6 +8,7 @@ from mobtrack.model.records import DISAGGREGATIONS
 from mobtrack.model.vocab import Severity
 from mobtrack.validate import RoundRule, RuleContext, rule
 from mobtrack.validate.rules._common import ROUND_KEY, cell_columns, exceeds, member_rows, used_dimensions
+from mobtrack.validate.rules._duplicates import first_occurrences
 from mobtrack.validate.rules.parts_sum_mismatch import SUM_SETTINGS
 
 _EMPTY = {"source_sheet": pl.String, "source_row": pl.Int64}
@@ -21,12 +22,12 @@ class BreakdownSumMismatch(RoundRule):
                    "add up to the total or part they break down. Each breakdown shape is checked on its own, "
                    "matched on the same place, group, unit and the part's own disaggregation keys; a breakdown "
                    "of the whole cell is checked against its total, or the sum of its parts when there is no total.")
-    message = ("breakdown by {shape} sums to {breakdown_sum:,} (rows {breakdown_rows}) but the {parent} "
+    message = ("breakdown by {shape} sums to {breakdown_sum:,} ({breakdown_rows}) but the {parent} "
                "is {parent_value:,} (difference {difference:+,})")
     fix = ("Correct the breakdown value or the total that is wrong. A breakdown that legitimately leaves "
            "people out (e.g. only children counted by age) is not a breakdown of the total: map it "
            "to its own population group or drop it.")
-    example = {"shape": "sex", "breakdown_sum": 940, "breakdown_rows": "21, 22", "parent": "total",
+    example = {"shape": "sex", "breakdown_sum": 940, "breakdown_rows": "rows 21, 22", "parent": "total",
                "parent_value": 1000, "difference": -60}
     settings = SUM_SETTINGS
     columns = (*ROUND_KEY, "population_group", "unit", "role", "value")
@@ -35,6 +36,7 @@ class BreakdownSumMismatch(RoundRule):
         if not (records["role"] == "breakdown").any():
             return pl.DataFrame(schema=_EMPTY)
         keyed, cell = cell_columns(records, ctx)
+        keyed = first_occurrences(keyed, records, ctx)
         role = pl.col("role")
         # The dimensions that partition a cell are the ones its parts use (reason, origin...);
         # whatever else a breakdown fills (sex, age band...) is what it breaks the figure down by.

@@ -7,6 +7,7 @@ import polars as pl
 from mobtrack.model.vocab import Severity
 from mobtrack.validate import RoundRule, RuleContext, Setting, rule
 from mobtrack.validate.rules._common import ROUND_KEY, cell_columns, exceeds, member_rows
+from mobtrack.validate.rules._duplicates import first_occurrences
 
 SUM_SETTINGS = (
     Setting("sum_tolerance", 0, "Absolute difference allowed between a sum and its total (default: exact)."),
@@ -21,11 +22,11 @@ class PartsSumMismatch(RoundRule):
     severity = Severity.ERROR
     description = ("The `part` rows of a cell (round x place x group x unit, e.g. IDPs split by reason and "
                    "origin) do not add up to the `total` row the source gives for the same cell.")
-    message = ("the {parts:,} parts of this total (rows {part_rows}) sum to {parts_sum:,} but the total is "
+    message = ("the {parts:,} parts of this total ({part_rows}) sum to {parts_sum:,} but the total is "
                "{value} (difference {difference:+,})")
     fix = ("Correct the total or the part that is wrong. If the parts are a sample or leave out an "
            "'unknown' category, they are not a partition: mark them as breakdowns in the mapping instead.")
-    example = {"parts": 3, "part_rows": "14, 15, 16", "parts_sum": 1180, "value": "1200", "difference": -20}
+    example = {"parts": 3, "part_rows": "rows 14, 15, 16", "parts_sum": 1180, "value": "1200", "difference": -20}
     settings = SUM_SETTINGS
     columns = (*ROUND_KEY, "population_group", "unit", "role", "value")
 
@@ -33,6 +34,7 @@ class PartsSumMismatch(RoundRule):
         if not (records["role"] == "part").any():
             return pl.DataFrame(schema={"source_sheet": pl.String, "source_row": pl.Int64})
         keyed, keys = cell_columns(records, ctx)
+        keyed = first_occurrences(keyed, records, ctx)
         part_rows = keyed.filter(pl.col("role") == "part")
         parts = (
             part_rows.group_by(keys)
