@@ -75,18 +75,26 @@ def resolve_principal(request: Request, conn: Connection) -> Principal:
     return principal
 
 
-def csrf_protect(request: Request, conn: Connection = Depends(connection)) -> None:
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _sent_token(request: Request) -> str | None:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        # FastAPI has parsed (and cached) the form for the endpoint already; this reads the cache.
+        value = (await request.form()).get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    return sent
+
+
+async def csrf_protect(request: Request, conn: Connection = Depends(connection)) -> None:
     """Global dependency: unsafe requests riding on the session cookie must carry the CSRF token."""
     if request.method in SAFE_METHODS:
         return
     principal = resolve_principal(request, conn)
     if principal.via != "session":
         return  # bearer tokens are not sent by browsers on their own; anonymous writes fail on auth
-    sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
-        sent = request.state.form_csrf if hasattr(request.state, "form_csrf") else None
-    if not security.same(sent, csrf_token(request)):
+    if not security.same(await _sent_token(request), csrf_token(request)):
         raise ApiError(403, "missing or wrong CSRF token: reload the page and try again")
 
 
@@ -103,12 +111,7 @@ def _csrf_seed(request: Request) -> str:
 
 
 async def csrf_cookie_middleware(request: Request, call_next):
-    """Read the form's csrf_token early (the body is cached for the endpoint) and set the pre-login cookie."""
-    if request.method not in SAFE_METHODS and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")) and CSRF_HEADER not in request.headers:
-        form = await request.form()
-        value = form.get("csrf_token")
-        request.state.form_csrf = value if isinstance(value, str) else None
+    """Set the pre-login CSRF cookie when a page handed out a token seeded by a new one."""
     response = await call_next(request)
     seed = getattr(request.state, "new_csrf_seed", None)
     if seed and not request.cookies.get(CSRF_COOKIE):
@@ -173,13 +176,13 @@ def login_page(request: Request, next: str = "/", conn: Connection = Depends(con
 
 @router.post("/auth/login", include_in_schema=False)
 def login_submit(request: Request, username: str = Form(""), password: str = Form(""), code: str = Form(""),
-                 next: str = Form("/"), conn: Connection = Depends(connection)):
+                 next: str = Form("/"), csrf: str = Form("", alias="csrf_token"),
+                 conn: Connection = Depends(connection)):
     from mobtrack.web.templating import templates
 
     client = client_of(request)
     # Login CSRF: without it another site could log a victim into the attacker's account.
-    if not security.same(getattr(request.state, "form_csrf", None) or request.headers.get(CSRF_HEADER),
-                         csrf_token(request)):
+    if not security.same(csrf or request.headers.get(CSRF_HEADER), csrf_token(request)):
         raise ApiError(403, "missing or wrong CSRF token: reload the login page and try again")
     try:
         token, user_id = accounts.login(conn, username, password, code or None, client)

@@ -34,9 +34,9 @@ def check_password_policy(password: str, user_inputs: list[str] | None = None) -
         raise PasswordRejected(f"a password may have at most {MAX_PASSWORD} characters")
     from zxcvbn import zxcvbn
 
-    # zxcvbn only scores the first 100 characters' patterns well and slows down beyond; a long
-    # password is judged on its head, which is enough to catch "passwordpassword..." repeats.
-    verdict = zxcvbn(password[:100], user_inputs=[u for u in (user_inputs or []) if u])
+    # zxcvbn refuses more than 72 characters; a long password is judged on its head, which still
+    # catches "passwordpassword..." repeats.
+    verdict = zxcvbn(password[:72], user_inputs=[u for u in (user_inputs or []) if u])
     if verdict["score"] < MIN_STRENGTH:
         hint = verdict["feedback"].get("warning") or "it is too easy to guess"
         raise PasswordRejected(f"password too weak: {hint}".rstrip(".") + "; add more unrelated words")
