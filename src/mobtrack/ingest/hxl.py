@@ -37,7 +37,7 @@ from mobtrack.ingest.tables import (
     text_typed_columns,
     xlsx_sheet_names,
 )
-from mobtrack.ingest.values import PLACEHOLDERS, parse_dates
+from mobtrack.ingest.values import PLACEHOLDER_SPELLINGS, parse_dates_repeated
 from mobtrack.model.vocab import Severity
 from mobtrack.validate.issue import ImportRejected, Issue
 
@@ -310,7 +310,7 @@ def _context(fields: dict[str, str], frame: pl.DataFrame, options: ImportOptions
     def text(col: str) -> pl.Expr:
         # "Not available" in a name or code column means the same as an empty cell
         t = pl.col(col).cast(pl.String).str.strip_chars()
-        return pl.when((t == "") | t.str.to_lowercase().is_in(PLACEHOLDERS)).then(None).otherwise(t)
+        return pl.when((t == "") | t.is_in(PLACEHOLDER_SPELLINGS)).then(None).otherwise(t)
 
     own = {f: text(c) for f, c in fields.items()
            if f in {"operation", "country_iso3", "country_name", "assessment_type", "round_number",
@@ -323,7 +323,7 @@ def _context(fields: dict[str, str], frame: pl.DataFrame, options: ImportOptions
             ctx[field] = text(fields[field])
     for field in ("reporting_date", "period_start", "period_end"):
         if field in fields:
-            ctx[field] = parse_dates(text(fields[field]))
+            ctx[field] = parse_dates_repeated(text(fields[field]))
     given_reporting_date(options, ctx, notes)
     if "reporting_date" not in ctx:
         notes.append("no reporting date in the file (#date+reported)")

@@ -40,7 +40,7 @@ from mobtrack.ingest.tables import (
     stream_csv,
     xlsx_sheet_names,
 )
-from mobtrack.ingest.values import PLACEHOLDERS, parse_dates
+from mobtrack.ingest.values import PLACEHOLDER_SPELLINGS, parse_dates, parse_dates_repeated
 from mobtrack.model.vocab import PopulationGroup, Role, Severity, parse_group, parse_unit
 from mobtrack.validate.issue import ImportRejected, Issue
 
@@ -246,7 +246,7 @@ def _context(mapping: Mapping, columns: dict[str, str], frame: pl.DataFrame, opt
              notes: list[str]) -> dict[str, pl.Expr]:
     def text(name: str) -> pl.Expr:
         t = pl.col(columns[_norm(name)]).cast(pl.String).str.strip_chars()
-        return pl.when((t == "") | t.str.to_lowercase().is_in(PLACEHOLDERS)).then(None).otherwise(t)
+        return pl.when((t == "") | t.is_in(PLACEHOLDER_SPELLINGS)).then(None).otherwise(t)
 
     exprs: dict[str, pl.Expr] = {f: text(c) for f, c in mapping.columns.items()}
     constants = dict(mapping.constants)
@@ -259,16 +259,26 @@ def _context(mapping: Mapping, columns: dict[str, str], frame: pl.DataFrame, opt
         round_number=options.round_number if options.round_number is not None else _round(constants.pop("round_number", None)),
     )
     for f, v in constants.items():
-        exprs[f] = pl.lit(v.isoformat() if isinstance(v, date) else str(v), dtype=pl.String)
+        text_value = v.isoformat() if isinstance(v, date) else str(v)
+        if f in DATE_FIELDS:  # parsed here: a constant is one value, not a column
+            fmt = mapping.dates.get(f)
+            parsed = pl.select(parse_dates(pl.lit(text_value), [fmt] if fmt else None)).item()
+            if parsed is None:
+                raise ImportRejected(f"mapping: constants.{f} {text_value!r} is not a date")
+            exprs[f] = pl.lit(parsed, dtype=pl.Date)
+        else:
+            exprs[f] = pl.lit(text_value, dtype=pl.String)
     own = {f: e for f, e in exprs.items() if f in {"operation", "country_iso3", "assessment_type", "round_number",
                                                  "adm1_pcode", "adm2_pcode", "adm3_pcode"}}
     ctx = resolve(own, options, file, frame, notes)
     for f, e in exprs.items():
         if f in ctx:
             continue
-        if f in DATE_FIELDS:
+        if f in DATE_FIELDS and f in mapping.constants:
+            ctx[f] = e
+        elif f in DATE_FIELDS:
             fmt = mapping.dates.get(f)
-            ctx[f] = parse_dates(e, [fmt] if fmt else None)
+            ctx[f] = parse_dates_repeated(e, [fmt] if fmt else None)
         elif f in NUMBER_FIELDS:
             number = e.str.replace(",", ".").cast(pl.Float64, strict=False)
             ctx[f] = number.cast(pl.Int8, strict=False) if f == "admin_level" else number

@@ -174,14 +174,76 @@ def read_csv_head(path: Path, separator: str, n_rows: int = 30) -> pl.DataFrame:
 
 
 def stream_csv(path: Path, separator: str, skip_rows: int, width: int, batch_rows: int) -> Iterator[pl.DataFrame]:
-    """Batches of the rows after `skip_rows` as text grids c0..c{width-1}, with `_row`."""
+    """Batches of about `batch_rows` rows after the first `skip_rows`, as text grids c0..c{width-1} with `_row`.
+
+    The file is read in byte blocks cut at a line end outside quotes, and each block is parsed
+    by Polars. Memory stays bounded by one block whatever the file's size (Polars' own
+    `collect_batches` reads ahead of a slow consumer, so its memory grows with the file).
+    """
     schema = {c: pl.String for c in grid_columns(width)}
-    lazy = pl.scan_csv(
-        path, has_header=False, separator=separator, skip_rows=skip_rows, schema=schema,
-        truncate_ragged_lines=True, encoding="utf8-lossy", row_index_name=ROW, row_index_offset=skip_rows + 1,
-    )
+    with open(path, "rb") as fh:
+        start = _offset_after_rows(fh, skip_rows)
+        fh.seek(start)
+        sample = fh.read(1 << 20)
+        per_row = len(sample) / max(sample.count(b"\n"), 1)
+        block = int(min(max(batch_rows * per_row, 1 << 16), 1 << 28))  # about batch_rows rows
+        fh.seek(start)
+        row, carry = skip_rows + 1, b""
+        while True:
+            data = fh.read(block)
+            buf = carry + data
+            if not data:
+                if buf.strip():
+                    frame = _parse_block(path, buf, separator, schema, row)
+                    for offset in range(0, frame.height, batch_rows):
+                        yield frame.slice(offset, batch_rows)
+                return
+            cut = _safe_cut(buf)
+            if cut <= 0:  # one record longer than a block: read more
+                carry = buf
+                continue
+            frame = _parse_block(path, buf[:cut], separator, schema, row)
+            carry = buf[cut:]
+            row += frame.height
+            for offset in range(0, frame.height, batch_rows):  # at most batch_rows rows per batch
+                yield frame.slice(offset, batch_rows)
+
+
+def _parse_block(path: Path, data: bytes, separator: str, schema: dict, first_row: int) -> pl.DataFrame:
     try:
-        for batch in lazy.collect_batches(chunk_size=batch_rows):
-            yield batch.with_columns(pl.col(ROW).cast(pl.Int64))
+        frame = pl.read_csv(data, has_header=False, separator=separator, schema=schema, encoding="utf8-lossy")
     except pl.exceptions.PolarsError as exc:
-        raise ImportRejected(f"{path.name}: the CSV cannot be parsed ({exc})") from exc
+        hint = ""
+        if "more fields" in str(exc):
+            hint = (f": a row after row {first_row} has more fields than the header's {len(schema)} columns "
+                    "(a separator inside an unquoted value, e.g. 1,234?)")
+        raise ImportRejected(f"{path.name}: the CSV cannot be parsed{hint or f' ({exc})'}") from exc
+    return frame.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
+def _safe_cut(buf: bytes) -> int:
+    """Index just after the last line end that is outside a quoted value (-1 if none)."""
+    end = len(buf)
+    while True:
+        nl = buf.rfind(b"\n", 0, end)
+        if nl < 0:
+            return -1
+        if buf.count(b'"', 0, nl) % 2 == 0:
+            return nl + 1
+        end = nl
+
+
+def _offset_after_rows(fh, rows: int) -> int:
+    """Byte offset just after the first `rows` records (a record may span lines inside quotes)."""
+    fh.seek(0)
+    head = fh.read(4 << 20)
+    pos, seen, quotes = 0, 0, 0
+    while seen < rows:
+        nl = head.find(b"\n", pos)
+        if nl < 0:
+            return len(head)
+        quotes += head.count(b'"', pos, nl)
+        pos = nl + 1
+        if quotes % 2 == 0:
+            seen += 1
+    return pos

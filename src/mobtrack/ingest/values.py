@@ -19,6 +19,9 @@ PLACEHOLDERS = [
     "nan", "unknown", "dnk", "do not know", "x", "#n/a", "#value!", "#ref!", "#div/0!", "nd", "s/o",
 ]
 
+# The same in the case variants files use, so a column can be tested without lower-casing it.
+PLACEHOLDER_SPELLINGS = sorted({v for p in PLACEHOLDERS for v in (p, p.upper(), p.title(), p.capitalize())})
+
 _PLAIN_INT = r"^[+-]?\d+$"
 _DECIMAL = r"^[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$"
 # 1,234 / 1 234 / 1'234 / 1.234.567 (grouped thousands; a single "1.234" stays a decimal)
@@ -94,6 +97,22 @@ def parse_dates(raw: pl.Expr, formats: list[str] | None = None) -> pl.Expr:
             pl.when(in_range).then(pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial.floor().cast(pl.Int64)))
         )
     return pl.coalesce(candidates).cast(pl.Date)
+
+
+def parse_dates_repeated(raw: pl.Expr, formats: list[str] | None = None) -> pl.Expr:
+    """`parse_dates` for a column of the file: each distinct text is parsed once.
+
+    A round's file repeats a handful of dates over many rows; trying twenty formats on every
+    row would dominate the import time.
+    """
+
+    def apply(series: pl.Series) -> pl.Series:
+        distinct = pl.DataFrame({"k": series.unique()})
+        distinct = distinct.with_columns(parse_dates(pl.col("k"), formats).alias("d"))
+        out = pl.DataFrame({"k": series}).join(distinct, on="k", how="left", nulls_equal=True, maintain_order="left")
+        return out.get_column("d").alias(series.name)
+
+    return raw.map_batches(apply, return_dtype=pl.Date)
 
 
 # --- round numbers ----------------------------------------------------------------------------
