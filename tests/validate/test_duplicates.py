@@ -58,3 +58,12 @@ def test_a_repeated_row_is_not_reported_again_as_a_wrong_sum():
                     {"role": "part", "reason": "flood", "value": 40},
                     {"role": "part", "reason": "flood", "value": 40})
     assert round_(records) == [(5, "#affected+idp", "exact-duplicate")]
+
+
+def test_repeats_mask_keeps_first_occurrences_and_nameless_parts():
+    from mobtrack.validate import repeats
+
+    records = frame({"value": 10}, {"value": 10}, {"value": 12},
+                    {"role": "part", "adm1_pcode": "SO12", "value": 4}, {"role": "part", "adm1_pcode": "SO12", "value": 4})
+    assert repeats(records).to_list() == [False, True, True, False, False]
+    assert repeats(records.clear()).to_list() == []

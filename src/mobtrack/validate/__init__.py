@@ -240,6 +240,21 @@ def issues_from_rows(
     return out
 
 
+def repeats(records: pl.DataFrame) -> pl.Series:
+    """Boolean mask of the rows that repeat the cell of an earlier row, exactly as the
+    `exact-duplicate` and `conflicting-duplicate` rules define it (round x place x group x unit x
+    role x disaggregation; parts with no disaggregation -- a site list without site names -- are
+    never repeats, their sum is the figure). `records.filter(~repeats(records))` keeps what the
+    rules judged: the first of each repeated cell."""
+    from mobtrack.validate.rules._duplicates import repeated_rows
+
+    found = repeated_rows(records, RuleContext(""))
+    mask = pl.repeat(False, records.height, dtype=pl.Boolean, eager=True).alias("repeat")
+    if found.height:
+        mask = mask.scatter(found["_order"].cast(pl.Int64), True)
+    return mask
+
+
 def _enabled(ctx: RuleContext) -> list[RowRule | RoundRule]:
     if not ctx.state.get("_settings_checked"):
         # read every declared setting once, so a wrongly typed one fails before any work,
@@ -288,4 +303,4 @@ def check_round(records: pl.DataFrame, ctx: RuleContext) -> list[Issue]:
 
 __all__ = ["DEFAULT_MAX_ISSUES_PER_RULE", "MATCH_COLUMNS", "RULES", "ImportRejected", "Issue", "RoundRule",
            "RowRule", "RuleContext", "Setting", "all_rules", "check_round", "check_rows", "issues_from_rows",
-           "rule"]
+           "repeats", "rule"]
