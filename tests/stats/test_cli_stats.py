@@ -72,3 +72,13 @@ def test_crosswalk_report_from_the_store_lists_rejected_codes(db_url, tmp_path):
     assert [(u["value"], u["first_row"]) for u in json.loads(r.stdout)["files"][0]["unmapped"]] == [("ZZZ", 3)]
     text = run("stats", "crosswalk-report", "--db", db_url)
     assert "ZZZ" in text.output and "unmapped" in text.output
+
+
+def test_rows_behind_a_figure(db_url, files):
+    run("stats", "load", files["undesa"], "--db", db_url)
+    ref = json.loads(run("profile", "DEU", "--db", db_url, "--json").stdout)["figures"]["immigrant_stock"]["ref"]
+    r = run("stats", "rows", ref["release"], ref["rows"], "--db", db_url, "--json")
+    facts = json.loads(r.stdout)
+    assert [f["row"] for f in facts] == [6, 7, 8, 9, 10] and sum(f["value"] for f in facts) == 1547
+    assert run("stats", "rows", ref["release"], "a-b", "--db", db_url).exit_code == 2
+    assert run("stats", "rows", ref["release"], "999", "--db", db_url).exit_code == 1

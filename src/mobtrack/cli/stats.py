@@ -155,6 +155,35 @@ def crosswalk_report(
         raise typer.Exit(1)
 
 
+@stats_app.command("rows")
+def rows_cmd(
+    release: Annotated[int, typer.Argument(help="Release id (a figure's ref.release).")],
+    rows: Annotated[str, typer.Argument(help="Source rows, as in a figure's ref.rows: '2-5,9'.")],
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """The source rows behind a profile figure, as stored.
+
+    Example: mobtrack stats rows 1 426-433
+    """
+    from mobtrack.stats.releases import release_rows
+
+    try:
+        with _engine(db).connect() as conn:
+            found = release_rows(conn, release, rows)
+    except ValueError as exc:
+        fail(f"rows must look like '2-5,9': {exc}", code=2)
+    if json:
+        print_json(found)
+        return
+    if not found:
+        fail(f"release {release} has no facts at rows {rows}", code=1)
+    table = Table(*found[0].keys())
+    for r in found:
+        table.add_row(*["" if v is None else f"{v:,.0f}" if isinstance(v, float) else str(v) for v in r.values()])
+    console.print(table)
+
+
 def profile_cmd(
     country: Annotated[str, typer.Argument(help="ISO3 code (or a country name).")],
     year: Annotated[int | None, typer.Option("--year", help="Latest year to use (default: newest).")] = None,

@@ -83,3 +83,20 @@ def parse_ranges(text: str) -> list[int]:
         lo, _, hi = part.partition("-")
         rows.extend(range(int(lo), int(hi or lo) + 1))
     return rows
+
+
+def release_rows(conn: Connection, release_id: int, rows: str) -> list[dict]:
+    """The stored facts behind a figure's `ref`: what its source rows said, without the source file."""
+    from mobtrack.stats.tables import stats_fact
+
+    wanted = parse_ranges(rows)
+    if len(wanted) > 100_000:
+        raise ValueError("too many rows asked for at once (more than 100,000)")
+    f = stats_fact.c
+    out: list[dict] = []
+    for start in range(0, len(wanted), 5000):  # bounded IN lists: SQLite caps bound parameters
+        chunk = wanted[start:start + 5000]
+        out += [dict(r) for r in conn.execute(
+            select(f.row, f.year, f.origin, f.destination, f.measure, f.sex, f.age, f.cause, f.detail, f.value)
+            .where(f.release_id == release_id, f.row.in_(chunk)).order_by(f.row, f.measure)).mappings()]
+    return out
