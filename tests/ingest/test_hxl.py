@@ -37,6 +37,7 @@ def test_value_tags_carry_group_unit_and_disaggregation():
     assert value_tag("#affected+idps+ind+m+age60plus").age_band == "60+"
     assert value_tag("#affected+returnees+abroad+hh").group == "returnees_abroad"
     assert value_tag("#affected+idps+hh+cause+conflict+insurgency").reason == "conflict_insurgency"
+    assert value_tag("#affected+idps+ind+camp").shelter_type == "camp"
     # attributes we do not understand are refused, not guessed
     assert isinstance(value_tag("#affected+idps+ind+weird"), str)
 
@@ -243,3 +244,11 @@ def test_reporting_date_given_by_the_user_wins(tmp_path):
     options.reporting_date = "2024-04-15"  # the CLI's --reporting-date, where offered
     batches = list(HxlAdapter().read(SourceFile.from_path(path), options))
     assert {str(d) for d in batches[0].records["reporting_date"]} == {"2024-04-15"}
+
+
+def test_grand_total_rows_are_left_out_and_reported(tmp_path):
+    rows = [HEADER, TAGS, *district_rows(), ["2024-03-31", "Kenya", "KEN", "Grand Total", None, None, None, 33, 152, 12]]
+    path = write_csv(tmp_path / "ken_baseline_round_1.csv", rows)
+    records, issues, _, _ = read_all(path)
+    assert records.filter((pl.col("unit") == "individuals") & (pl.col("population_group") == "idps"))["value"].sum() == 152
+    assert [(i.rule, i.row) for i in issues] == [("total-row", 6)]

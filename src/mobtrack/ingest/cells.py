@@ -56,6 +56,7 @@ def melt(
     a count that is a `total` within its row becomes a `part`.
     """
     ctx = frame.select([expr.alias(name) for name, expr in context.items()] + [pl.col(ROW).alias("source_row")])
+    ctx, frame, total_issues = _drop_total_rows(ctx, frame, file, sheet)
     pieces = []
     for v in values:
         role = "part" if row_split and v.role == "total" else v.role
@@ -85,7 +86,29 @@ def melt(
     messy = messy.with_columns(
         pl.when(pl.col("_problem").is_null()).then(None).otherwise(pl.col("raw_value")).alias("raw_value")
     ).drop("_problem")
-    return conform(pl.concat([clean, messy], how="vertical_relaxed")), issues
+    return conform(pl.concat([clean, messy], how="vertical_relaxed")), total_issues + issues
+
+
+TOTAL_NAME = r"(?i)^\s*(grand\s+)?(sub\s*-?\s*)?totals?\s*:?\s*$|^\s*(total|totaux|totales?)\s+(general|général)\s*$"
+PLACE_NAMES = ["adm1_name", "adm2_name", "adm3_name", "adm4_name", "site_name", "adm1_pcode", "adm2_pcode",
+               "adm3_pcode", "adm4_pcode", "site_code"]
+
+
+def _drop_total_rows(ctx: pl.DataFrame, frame: pl.DataFrame, file: str, sheet: str | None):
+    """Leave out rows whose place is written "Total" / "Grand total": figures are computed from the places,
+    and a total row read as a place would be counted twice."""
+    names = [c for c in PLACE_NAMES if c in ctx.columns]
+    if not names:
+        return ctx, frame, []
+    is_total = pl.any_horizontal([pl.col(c).str.contains(TOTAL_NAME).fill_null(False) for c in names])
+    mask = ctx.select(is_total.alias("t")).get_column("t")
+    if not mask.any():
+        return ctx, frame, []
+    issues = [Issue(Severity.WARNING, "total-row", f"row {row} is a total row ({label!r}), not a place: left out; "
+                    "upper-level figures are computed from the places", file, sheet, row, None, label)
+              for row, label in ctx.filter(mask).select(
+                  "source_row", pl.coalesce([pl.col(c) for c in names]).alias("label")).iter_rows()]
+    return ctx.filter(~mask), frame.filter(~mask), issues
 
 
 def _issues(long: pl.DataFrame, file: str, sheet: str | None) -> list[Issue]:

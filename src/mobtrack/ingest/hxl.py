@@ -73,7 +73,7 @@ class Layout:
             vt = value_tag(tag)
             if not isinstance(vt, str):
                 vc = value_column(col, label, vt, default_unit="individuals")
-                key = (vc.group, vc.unit, vc.sex, vc.age_band, vc.reason)
+                key = (vc.group, vc.unit, vc.sex, vc.age_band, vc.reason, vc.shelter_type)
                 if key in seen:
                     self.ignored.append(f"{label} ({tag}): repeats another column's tag")
                     continue

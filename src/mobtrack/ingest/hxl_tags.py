@@ -61,6 +61,13 @@ _AGE_WORDS = {"children": "children", "child": "children", "minors": "children",
 _AGE_RANGE = re.compile(r"^age(\d+)(?:_(\d+)|(plus))$")
 _ABROAD = {"abroad", "external", "international", "foreign", "fromabroad"}
 _INTERNAL = {"internal", "idp", "idps", "fromidp"}
+# Shelter / settlement types seen as attributes of count tags (#affected+idps+ind+camp).
+_SHELTER = {"camp": "camp", "camps": "camp", "collective": "collective_centre", "collectivecentre": "collective_centre",
+            "collective_centre": "collective_centre", "hostfamily": "host_family", "host_family": "host_family",
+            "hostfamilies": "host_family", "informal": "informal_settlement", "informalsettlement": "informal_settlement",
+            "informal_settlement": "informal_settlement", "rented": "rented", "rental": "rented",
+            "selfsettled": "self_settled", "self_settled": "self_settled", "noshelter": "no_shelter",
+            "open_air": "no_shelter", "openair": "no_shelter"}
 # Attributes that say nothing about what is counted (source, language, status of the figure).
 _NEUTRAL = {"num", "number", "estimated", "est", "present", "current", "total", "all", "new", "reported", "i_en", "i_fr"}
 
@@ -72,6 +79,7 @@ class ValueTag:
     sex: str | None = None
     age_band: str | None = None
     reason: str | None = None
+    shelter_type: str | None = None
 
 
 def value_tag(tag: str) -> ValueTag | str:
@@ -81,7 +89,7 @@ def value_tag(tag: str) -> ValueTag | str:
         return "not a count tag"
     if head != "affected" and not any(parse_group(a) for a in attributes):
         return f"#{head} without a population group"
-    group = unit = sex = age = None
+    group = unit = sex = age = shelter = None
     cause: list[str] = []
     unknown: list[str] = []
     in_cause = False
@@ -106,6 +114,8 @@ def value_tag(tag: str) -> ValueTag | str:
                 age = "children"
         elif attr in _AGE_WORDS:
             age = _AGE_WORDS[attr]
+        elif attr in _SHELTER:
+            shelter = _SHELTER[attr]
         elif m := _AGE_RANGE.match(attr):
             age = f"{m.group(1)}+" if m.group(3) else f"{m.group(1)}-{m.group(2)}"
         elif attr in _NEUTRAL or attr.startswith("i_"):
@@ -116,13 +126,15 @@ def value_tag(tag: str) -> ValueTag | str:
         return "no population group among the attributes"
     if unknown:
         return "attributes not understood: " + " ".join("+" + a for a in unknown)
-    return ValueTag(group=group.value, unit=unit, sex=sex, age_band=age, reason="_".join(cause) or None)
+    return ValueTag(group=group.value, unit=unit, sex=sex, age_band=age, reason="_".join(cause) or None,
+                    shelter_type=shelter)
 
 
 def value_column(column: str, label: str, tag: ValueTag, default_unit: str) -> ValueColumn:
-    role = "breakdown" if tag.sex or tag.age_band else ("part" if tag.reason else "total")
+    # a reason or shelter split is a partition of the figure; sex and age only break it down
+    role = "breakdown" if tag.sex or tag.age_band else ("part" if tag.reason or tag.shelter_type else "total")
     return ValueColumn(column=column, label=label, group=tag.group, unit=tag.unit or default_unit, role=role,
-                       sex=tag.sex, age_band=tag.age_band, reason=tag.reason)
+                       sex=tag.sex, age_band=tag.age_band, reason=tag.reason, shelter_type=tag.shelter_type)
 
 
 # --- context columns --------------------------------------------------------------------------
