@@ -67,3 +67,9 @@ def test_corridor_series(loaded):
 
     assert corridor_series(loaded, "undesa_stock", "syr", "deu").rows() == [(2015, 250.0), (2020, 900.0)]
     assert corridor_series(loaded, "undesa_stock", "FRA", "DEU").is_empty()
+
+
+def test_a_year_without_data_says_which_years_exist(loaded):
+    with pytest.raises(ODError, match=r"no migrant_stock for 1999 \(years loaded: 2015-2020\)"):
+        od_matrix(loaded, "undesa", ODQuery(year=1999))
+    assert od_matrix(loaded, "undesa", ODQuery(year=2015, country="FRA")).is_empty()  # a real empty answer

@@ -150,6 +150,12 @@ def corridor_fetcher(source: str, dataset: str, default_measure: str, measures: 
             params["top"] = q.top
         stmt = STATEMENTS[bool(q.country), bool(q.top)]
         rows = conn.execute(stmt, params).all()
+        if not rows:
+            years = conn.execute(select(c.year).where(c.release_id == release.id, c.measure == measure)
+                                 .distinct().order_by(c.year)).scalars().all()
+            if year not in years:
+                shown = f"{years[0]}-{years[-1]}" if years else "none"
+                raise ODError(f"{source} has no {measure} for {year} (years loaded: {shown})")
         if q.country:
             rows = sorted(rows, key=lambda r: (-r[2], r[0], r[1]))[: q.top or None]
         # Built in one constructor from plain lists: on a busy machine a polars expression on a
