@@ -30,8 +30,9 @@ def round_rows(operation, country, places, number, values):
                     reporting_date=date(2024, number, 28), admin_level=2, adm1_pcode=a1, adm2_pcode=a2,
                     adm2_name=name, population_group="idps", unit="individuals")
         out.append({**base, "role": "total", "sex": None, "value": str(v)})
-        out.append({**base, "role": "breakdown", "sex": "female", "value": str(v - v // 2)})
-        out.append({**base, "role": "breakdown", "sex": "male", "value": str(v // 2)})
+        if isinstance(v, int):  # a text count ("many") has no breakdown
+            out.append({**base, "role": "breakdown", "sex": "female", "value": str(v - v // 2)})
+            out.append({**base, "role": "breakdown", "sex": "male", "value": str(v // 2)})
     return pl.DataFrame(out, schema=COLUMNS)
 
 

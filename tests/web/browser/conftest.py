@@ -96,7 +96,7 @@ def live(module_db_url, tmp_path_factory):
     with get_engine(module_db_url).begin() as conn:
         load_bundled(conn, countries=["SOM"])
         load_paths(conn, demo_files(), country_iso3="SOM", version_name="COD-AB 2023-03-08")
-        manager = accounts.add_user(conn, "im-officer", PASSWORD, "manager", "Test org", countries=["SOM"])
+        manager = accounts.add_user(conn, "im-officer", PASSWORD, "manager", "Test org", operations=[OPERATION])
     app = create_app(module_db_url, secure_cookies=False, upload_dir=tmp_path_factory.mktemp("uploads"))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
