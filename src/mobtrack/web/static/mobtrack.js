@@ -1,0 +1,100 @@
+/* mobtrack pages: progressive enhancement only. Every page works without this file:
+   - dashboard selectors update the dashboard in place (fetch with X-Partial) instead of a full reload;
+   - the map shows a tooltip under the pointer;
+   - trend charts become interactive uPlot charts when uPlot is loaded (vendor/uPlot.iife.min.js). */
+(function () {
+  "use strict";
+
+  function hideSubmitButtons(root) {
+    root.querySelectorAll("form[data-partial] .js-hide").forEach(function (b) { b.hidden = true; });
+  }
+
+  function formUrl(form) {
+    var params = new URLSearchParams(new FormData(form));
+    return form.action.split("?")[0] + "?" + params.toString();
+  }
+
+  function updatePartial(form, focusId) {
+    var target = document.getElementById(form.dataset.partial);
+    var url = formUrl(form);
+    target.setAttribute("aria-busy", "true");
+    fetch(url, { headers: { "X-Partial": "1" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
+      .then(function (html) {
+        target.innerHTML = html;
+        target.removeAttribute("aria-busy");
+        history.replaceState(null, "", url);
+        enhance(target);
+        var again = focusId && document.getElementById(focusId);
+        if (again) { again.focus(); }
+      })
+      .catch(function () { window.location.href = url; });  // fall back to a normal page load
+  }
+
+  function wireForms(root) {
+    root.querySelectorAll("form[data-partial]").forEach(function (form) {
+      if (!form.dataset.partial) { return; }
+      form.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+        select.addEventListener("change", function () { updatePartial(form, select.id); });
+      });
+      form.addEventListener("submit", function (e) { e.preventDefault(); updatePartial(form); });
+    });
+  }
+
+  function wireMap(root) {
+    root.querySelectorAll("svg.map").forEach(function (svg) {
+      var tip = svg.parentNode.querySelector(".map-tip");
+      if (!tip) { return; }
+      svg.addEventListener("mousemove", function (e) {
+        var p = e.target.closest("path[data-pcode]");
+        if (!p) { tip.style.display = "none"; return; }
+        var box = svg.parentNode.getBoundingClientRect();
+        tip.textContent = p.dataset.name + ": " + p.dataset.value;
+        tip.style.left = (e.clientX - box.left + 12) + "px";
+        tip.style.top = (e.clientY - box.top + 12) + "px";
+        tip.style.display = "block";
+      });
+      svg.addEventListener("mouseleave", function () { tip.style.display = "none"; });
+    });
+  }
+
+  function wireCharts(root) {
+    if (typeof window.uPlot !== "function") { return; }
+    root.querySelectorAll("figure.chart[data-chart]").forEach(function (fig) {
+      var d = JSON.parse(fig.dataset.chart);
+      var xs = [], ys = [];
+      d.x.forEach(function (iso, i) {
+        if (iso) { xs.push(Date.parse(iso) / 1000); ys.push(d.y[i]); }
+      });
+      if (xs.length < 2) { return; }
+      var svg = fig.querySelector("svg.line");
+      var width = Math.max(fig.clientWidth, 240);
+      var chart = new window.uPlot({
+        width: width, height: 220,
+        legend: { show: true },
+        series: [{}, { label: d.label, stroke: "#2c7fb8", width: 2, points: { size: 6 }, spanGaps: false }],
+        axes: [{}, { size: 70, values: function (u, vals) { return vals.map(function (v) { return v == null ? "" : v.toLocaleString(document.documentElement.lang); }); } }],
+        scales: { y: { range: function (u, min, max) { return [0, max * 1.05 || 1]; } } }
+      }, [xs, ys], fig);
+      if (svg) { svg.remove(); }
+      fig.appendChild(fig.querySelector("figcaption"));
+      window.addEventListener("resize", function () { chart.setSize({ width: Math.max(fig.clientWidth, 240), height: 220 }); });
+    });
+  }
+
+  function enhance(root) {
+    hideSubmitButtons(root);
+    wireForms(root);
+    wireMap(root);
+    wireCharts(root);
+  }
+
+  function start() {
+    enhance(document);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+}());
