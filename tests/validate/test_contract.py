@@ -25,17 +25,26 @@ def test_issue_cap_per_rule_and_file():
     ctx = RuleContext("big.csv", settings={"max_issues_per_rule": 10})
     first = check_rows(records, ctx)
     assert [i.row for i in first[:10]] == list(range(2, 12))
-    assert len(first) == 11 and first[10].row is None and "20 more rows" in first[10].message
+    # the summary points at the first unlisted row, so the pipeline attaches it to that row's round
+    assert len(first) == 11 and first[10].row == 12 and "this row and 19 more" in first[10].message
     again = check_rows(records, ctx)  # next batch of the same file: only the summary
-    assert len(again) == 1 and "30 more rows" in again[0].message and "60 in this file" in again[0].message
+    assert len(again) == 1 and "this row and 29 more" in again[0].message and "60 in this file" in again[0].message
+
+
+def test_summaries_per_round_keep_every_round_blocked():
+    records = frame(*[{"value": None, "raw_value": "abc", "round_number": 1 + (i >= 20)} for i in range(30)])
+    issues = check_rows(records, RuleContext("f", settings={"max_issues_per_rule": 5}))
+    summaries = [i for i in issues if "more fail" in i.message]
+    assert [(i.row, i.severity) for i in summaries] == [(7, "error"), (22, "error")]
+    assert "this row and 14 more" in summaries[0].message and "this row and 9 more" in summaries[1].message
 
 
 def test_default_cap_bounds_a_broken_file():
     n = 50_000
-    records = pl.concat([frame({})] * n).with_columns(
+    records = frame({}).sample(n, with_replacement=True).with_columns(
         value=pl.lit(None, pl.Int64), raw_value=pl.lit("Not available"), source_row=pl.int_range(2, n + 2))
     issues = check_rows(records, RuleContext("f"))
-    assert len(issues) == 1001 and f"{n - 1000:,} more rows" in issues[-1].message
+    assert len(issues) == 1001 and f"this row and {n - 1001:,} more" in issues[-1].message
 
 
 def test_disabled_rules():

@@ -46,6 +46,7 @@ MATCH_COLUMNS: dict[str, pl.DataType] = {
 }
 
 DEFAULT_MAX_ISSUES_PER_RULE = 1000
+ROUND_ID = ["operation", "country_iso3", "assessment_type", "round_number"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class RowRule(_Rule):
         if self.value:
             cols.append(pl.col(self.value).cast(pl.String).alias("value"))
         cols += self.extra(ctx)
+        cols += [c for c in round_id(rows) if c.meta.output_name() not in {e.meta.output_name() for e in cols}]
         taken = {e.meta.output_name() for e in cols}
         cols += [pl.col(n) for n in template_fields(self.message) if n in rows.columns and n not in taken]
         return rows.select(cols)
@@ -206,9 +208,9 @@ def issues_from_rows(
 ) -> list[Issue]:
     """Turn the offending rows of a check into issues, one per row, with provenance.
 
-    Only the first `max_issues_per_rule` rows per rule and file become issues; if a call has
-    more, one summary issue (row None) says how many more there were, so the size of the
-    report is bounded whatever the size of the file.
+    Only the first `max_issues_per_rule` rows per rule and file become issues; the rest are
+    summarised by one issue per round (at the round's first unlisted row) saying how many more
+    there are, so the report is bounded whatever the size of the file.
     """
     total = rows.height
     if total == 0:
@@ -229,15 +231,29 @@ def issues_from_rows(
             column=col, value=None if val is None else str(val),
         ))
     ctx.reported[slug] += total
-    hidden = total - listed.height
-    if hidden:
+    hidden = rows.slice(listed.height)
+    if hidden.height == 0:
+        return out
+    # One summary per round among the hidden rows, pointing at its first hidden row: the pipeline
+    # attaches row issues to the row's round, so every round with a hidden error stays blocked.
+    by = [c for c in ROUND_ID if c in hidden.columns]
+    groups = (hidden.group_by(by, maintain_order=True).agg(pl.len().alias("n"), pl.col("source_sheet").first(),
+                                                            pl.col("source_row").first())
+              if by else hidden.select(pl.len().alias("n"), pl.col("source_sheet").first(),
+                                       pl.col("source_row").first()))
+    for n, sheet, row in groups.select("n", "source_sheet", "source_row").iter_rows():
         out.append(Issue(
-            severity=severity, rule=slug, file=ctx.file,
-            message=(f"{hidden:,} more rows fail {slug!r} here and are not listed one by one "
+            severity=severity, rule=slug, file=ctx.file, sheet=sheet, row=row,
+            message=(f"this row and {n - 1:,} more fail {slug!r} but are not listed one by one "
                      f"(only the first {ctx.max_issues:,} per rule and file are; "
                      f"{ctx.reported[slug]:,} in this file so far)"),
         ))
     return out
+
+
+def round_id(frame: pl.DataFrame) -> list[pl.Expr]:
+    """The round identity columns a findings frame should carry (for the issue cap's summaries)."""
+    return [pl.col(c) for c in ROUND_ID if c in frame.columns]
 
 
 def repeats(records: pl.DataFrame) -> pl.Series:

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 
 from mobtrack.model.vocab import Severity
-from mobtrack.validate import RowRule, RuleContext, Setting, rule
+from mobtrack.validate import RowRule, RuleContext, Setting, round_id, rule
 
 DATE_COLUMNS = ("reporting_date", "period_start", "period_end")
 
@@ -44,7 +44,7 @@ class ImplausibleDate(RowRule):
         found = [
             records.filter(masks.get_column(str(i))).select(
                 "source_sheet", "source_row", pl.lit(col).alias("column"),
-                pl.col(col).cast(pl.String).alias("value"), pl.lit(problem).alias("problem"))
+                pl.col(col).cast(pl.String).alias("value"), pl.lit(problem).alias("problem"), *round_id(records))
             for i, ((col, _, problem), hit) in enumerate(zip(checks, hits, strict=True)) if hit
         ]
         if not found:

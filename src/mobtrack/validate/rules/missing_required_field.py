@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from mobtrack.model.vocab import Severity
-from mobtrack.validate import RowRule, RuleContext, rule
+from mobtrack.validate import RowRule, RuleContext, round_id, rule
 from mobtrack.validate.rules._common import RAW_PLACE_COLUMNS
 
 _PLACE_TEXT = [c for c in RAW_PLACE_COLUMNS if c != "admin_level"]
@@ -65,7 +65,7 @@ class MissingRequiredField(RowRule):
                 found.append(records.filter(masks.get_column(name)).select(
                     "source_sheet", "source_row",
                     pl.lit(name).alias("column"), pl.lit(None, pl.String).alias("value"),
-                    pl.lit(label).alias("field"),
+                    pl.lit(label).alias("field"), *round_id(records),
                 ))
         if not found:
             return pl.DataFrame(schema={"source_sheet": pl.String, "source_row": pl.Int64})

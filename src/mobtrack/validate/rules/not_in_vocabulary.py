@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from mobtrack.model.vocab import AssessmentType, PopulationGroup, Role, Severity, Unit
-from mobtrack.validate import RowRule, RuleContext, rule
+from mobtrack.validate import RowRule, RuleContext, round_id, rule
 
 VOCABULARIES = {
     "assessment_type": [str(v) for v in AssessmentType],
@@ -37,7 +37,8 @@ class NotInVocabulary(RowRule):
             if wrong:
                 bad = records.filter(pl.col(col).is_in(wrong))
                 found.append(bad.select("source_sheet", "source_row", pl.lit(col).alias("column"),
-                                        pl.col(col).alias("value"), pl.lit(", ".join(allowed)).alias("allowed")))
+                                        pl.col(col).alias("value"), pl.lit(", ".join(allowed)).alias("allowed"),
+                                        *round_id(bad)))
         if not found:
             return pl.DataFrame(schema={"source_sheet": pl.String, "source_row": pl.Int64})
         return pl.concat(found)
