@@ -101,3 +101,19 @@ def test_detect(files, tmp_path):
 def test_undesa_m49_other_is_unknown(tmp_path):
     text = "geo,t,from,sex,n\n276,2020,2003,female,5\n"
     assert set(undesa.read(write(tmp_path / "m49.csv", text), CW).facts["origin"]) == {"UNK"}
+
+
+def test_unhcr_download_page_headers(tmp_path):
+    text = ('"Year","Country of origin","Country of origin (ISO)","Country of asylum","Country of asylum (ISO)",'
+            '"Refugees under UNHCR\'s mandate","Asylum-seekers","Returned refugees","IDPs of concern to UNHCR",'
+            '"Returned IDPss","Stateless persons","Others of concern","Other people in need of international protection",'
+            '"Host Community"\n'
+            '2023,"Afghanistan","AFG","Germany","DEU",1000,20,0,0,0,0,0,-,0\n'
+            '2023,"Syria","SYR","Germany","DEU",500,..,0,0,0,0,0,n/a,0\n')
+    path = write(tmp_path / "population.csv", text.replace("IDPss", "IDPs"))
+    assert detect(path) == "unhcr"
+    p = unhcr.read(path, CW)
+    assert p.dataset == "unhcr_population"
+    # '-' (nil) and '..' (not available) are the UN's blanks; 'n/a' is not a number and rejects its row
+    assert sorted(zip(p.facts["measure"], p.facts["value"], strict=True)) == [("asylum_seekers", 20), ("refugees", 1000)]
+    assert [(i.row, i.column, i.rule) for i in p.issues] == [(3, "oip", "non-numeric-count")]

@@ -28,6 +28,7 @@ FACT_SCHEMA = {
     "value": pl.Float64,
 }
 FACT_COLUMNS = list(FACT_SCHEMA)
+NIL_MARKERS = ["-", "..", "\u2013"]  # UN statistical tables: nil, not available, en dash
 
 
 @dataclass
@@ -76,10 +77,12 @@ def add_row_numbers(frame: pl.DataFrame, header_lines: int = 1) -> pl.DataFrame:
 
 
 def parse_numbers(frame: pl.DataFrame, columns: list[str], file: str) -> tuple[pl.DataFrame, list[Issue]]:
-    """Cast text columns to float. Empty cells are 'not reported' (null, not an error); text such as
-    'Not available' or a negative count rejects the row, with the column named."""
+    """Cast text columns to float. Empty cells, and the UN table conventions '-' (nil) and '..' (not
+    available), are 'not reported' (null, not an error); other text such as 'Not available', or a
+    negative count, rejects the row, with the column named."""
     def text(col: str) -> pl.Expr:
-        return pl.col(col).cast(pl.String).str.strip_chars()
+        raw = pl.col(col).cast(pl.String).str.strip_chars()
+        return pl.when(raw.is_in(NIL_MARKERS)).then(pl.lit("")).otherwise(raw)
 
     def number(col: str) -> pl.Expr:
         # Thousands separators are common in hand-made exports ("1,234"); nothing else is forgiven.

@@ -2,10 +2,13 @@
 demographics, and UNHCR's republication of IDMC's conflict IDPs and of UNRWA's Palestine refugees.
 
 Every table has `year, coo_name, coo, coo_iso, coa_name, coa, coa_iso` (origin and country of asylum,
-each as name, UNHCR code and ISO code) followed by numeric columns (the measures: refugees,
+each as name, UNHCR code and ISO code; one code per side is enough) followed by numeric columns (the measures: refugees,
 asylum_seekers, applied, dec_recognized...) and, in some, categories (procedure_type, pop_type...),
 which are kept per fact as `detail`. Empty cells and zeros are not stored: UNHCR fills both for
 "nothing to report", and a stored zero would only slow every query down.
+
+The Refugee Data Finder's download page writes the same tables with long headers ("Country of origin
+(ISO)", "Refugees under UNHCR's mandate"...); those are renamed to the short ones first (HEADERS).
 """
 
 from __future__ import annotations
@@ -28,6 +31,22 @@ from mobtrack.stats.facts import (
 
 SOURCE = "unhcr"
 KEYS = ["year", "coo_name", "coo", "coo_iso", "coa_name", "coa", "coa_iso"]
+HEADERS = {
+    "country of origin": "coo_name", "country of origin (iso)": "coo_iso", "country of origin code": "coo",
+    "country of asylum": "coa_name", "country of asylum (iso)": "coa_iso", "country of asylum code": "coa",
+    "refugees under unhcr's mandate": "refugees", "asylum-seekers": "asylum_seekers",
+    "returned refugees": "returned_refugees", "idps of concern to unhcr": "idps", "returned idps": "returned_idps",
+    "stateless persons": "stateless", "others of concern": "ooc", "others of concern to unhcr": "ooc",
+    "other people in need of international protection": "oip", "host community": "hst",
+}
+
+
+def _normalise_headers(columns: list[str]) -> dict[str, str]:
+    return {c: HEADERS.get(c.strip().lower(), c.strip().lower()) for c in columns}
+
+
+def _has_keys(cols: set[str]) -> bool:
+    return "year" in cols and all({side, f"{side}_iso"} & cols for side in ("coo", "coa"))
 
 # Which table a header is, by a column only that table has; the total-only tables by file name.
 SIGNATURES = [
@@ -39,11 +58,14 @@ SIGNATURES = [
     ("stateless", "unhcr_population"),
 ]
 TOTAL_ONLY = {"idmc": ("unhcr_idmc", "idps"), "unrwa": ("unhcr_unrwa", "refugees")}
+KNOWN_MEASURES = {"refugees", "asylum_seekers", "returned_refugees", "idps", "returned_idps", "stateless", "ooc",
+                  "oip", "hst", "applied", "dec_recognized", "dec_other", "dec_rejected", "dec_closed", "dec_total",
+                  "refugee_like", "resettlement", "naturalisation", "total"}
 
 
 def sniff(columns: list[str], name: str) -> str | None:
-    cols = {c.lower() for c in columns}
-    if not set(KEYS) <= cols:
+    cols = set(_normalise_headers(columns).values())
+    if not _has_keys(cols):
         return None
     for column, dataset in SIGNATURES:
         if column in cols:
@@ -56,10 +78,12 @@ def sniff(columns: list[str], name: str) -> str | None:
 
 def read(path: Path, crosswalk: Crosswalk, year: int | None = None) -> Parsed:
     frame = pl.read_csv(path, infer_schema_length=0)
-    frame = frame.rename({c: c.lower() for c in frame.columns})
+    frame = frame.rename(_normalise_headers(frame.columns))
     dataset = sniff(frame.columns, path.name)
     if dataset is None:
-        raise LoadError(f"{path.name}: not a UNHCR table; needs columns {KEYS}")
+        raise LoadError(f"{path.name}: not a UNHCR table; needs year and, for origin and asylum, "
+                        "coo/coa or coo_iso/coa_iso")
+    frame = frame.with_columns([pl.lit(None, dtype=pl.String).alias(k) for k in KEYS if k not in frame.columns])
     if dataset == "unhcr_other":
         raise LoadError(
             f"{path.name}: a UNHCR table, but not one mobtrack knows (population, asylum_applications, "
@@ -69,8 +93,10 @@ def read(path: Path, crosswalk: Crosswalk, year: int | None = None) -> Parsed:
     frame = add_row_numbers(frame)
     frame, issues = parse_year(frame, "year", file)
     others = [c for c in frame.columns if c not in KEYS and c != "row"]
-    # A measure is a column whose filled cells are all numbers; anything else is a category.
-    numeric = {c for c in others
+    # A measure is a known UNHCR measure, or a column whose filled cells are (nearly) all numbers;
+    # anything else is a category. Known measures stay measures even when every cell is bad, so the
+    # bad cells are reported instead of becoming categories.
+    numeric = {c for c in others if c in KNOWN_MEASURES} | {c for c in others
                if frame[c].drop_nulls().str.strip_chars().str.replace_all(",", "")
                .cast(pl.Float64, strict=False).null_count() * 10 <= frame[c].drop_nulls().len()}
     measures = [c for c in others if c in numeric]
