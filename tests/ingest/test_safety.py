@@ -155,3 +155,21 @@ def test_date_and_round_parsing():
     assert round_from_name("iom_dtm_libya_baseline_assessment_round_39.xlsx") == 39
     assert round_from_name("idps_download-data-round-13-idp-report.xlsx") == 13
     assert round_from_name("global-iom-dtm-from-api-admin-0-to-2.csv") is None
+
+
+def test_formula_with_a_stored_result_in_a_name_is_still_flagged(tmp_path):
+    path = good_workbook(tmp_path)
+    # give the formula a cached display value, as Excel does after computing it
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet = sheet.replace('<c r="F3" t="inlineStr"><is><t>Alpha North</t></is></c>',
+                          '<c r="F3" t="str"><f>HYPERLINK("http://example.invalid","Click")</f><v>Click</v></c>')
+    assert "HYPERLINK" in sheet
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    records, issues, _, _ = read_all(path)
+    flagged = [i for i in issues if i.rule == "formula-in-text"]
+    assert [(i.row, i.value) for i in flagged] == [(3, '=HYPERLINK("http://example.invalid","Click")')]

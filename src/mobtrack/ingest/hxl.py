@@ -230,16 +230,21 @@ class HxlAdapter(Adapter):
 
 
 def _apply_formulas(data: pl.DataFrame, sheet: Sheet, layout: Layout, file: str) -> tuple[pl.DataFrame, list[Issue]]:
-    """Cells holding a formula without a stored result keep the formula text, so nothing vanishes."""
-    if sheet.formulas.height == 0:
+    """Formula cells: a name or code cell keeps the formula as typed (then flagged as formula-in-text,
+    never evaluated); a count cell keeps its stored result, or the formula text when there is none,
+    so that nothing vanishes silently."""
+    text_cols = [layout.fields[f] for f in TEXT_FIELDS if f in layout.fields]
+    formulas = sheet.formulas(text_cols)
+    if formulas.height == 0:
         return data, []
     patches = []
-    for col in sheet.formulas.get_column("col").unique().to_list():
+    for col in formulas.get_column("col").unique().to_list():
         if col not in data.columns:
             continue
-        sub = sheet.formulas.filter(pl.col("col") == col).select(pl.col("row").alias(ROW), pl.col("formula"))
-        patched = data.select(ROW, col).join(sub, on=ROW, how="left")
-        patches.append(pl.coalesce(patched.get_column(col), patched.get_column("formula")).alias(col))
+        sub = formulas.filter(pl.col("col") == col).select(pl.col("row").alias(ROW), pl.col("formula"))
+        patched = data.select(ROW, col).join(sub, on=ROW, how="left", maintain_order="left")
+        first, second = ("formula", col) if col in text_cols else (col, "formula")
+        patches.append(pl.coalesce(patched.get_column(first), patched.get_column(second)).alias(col))
     return data.with_columns(patches), []
 
 

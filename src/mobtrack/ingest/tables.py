@@ -52,7 +52,11 @@ def _letter_index(letters: str) -> int:
 class Sheet:
     name: str
     grid: pl.DataFrame  # c0..cN as String, plus _row
-    formulas: pl.DataFrame  # row, col (grid column), formula: cells holding a formula
+    xml: bytes  # the sheet's XML part, to find formula cells
+    first_col: int  # calamine drops empty leading columns: grid column c0 is this column index
+
+    def formulas(self, text_columns: list[str]) -> pl.DataFrame:
+        return formula_cells_in(self.xml, self.first_col, text_columns)
 
 
 def xlsx_sheet_names(path: Path) -> list[str]:
@@ -74,7 +78,7 @@ def read_xlsx_sheet(path: Path, sheet: str, n_rows: int | None = None) -> Sheet:
     frame = frame.rename(dict(zip(frame.columns, grid_columns(frame.width), strict=True)))
     frame = frame.with_columns(pl.all().cast(pl.String)).with_row_index(ROW, offset=first_row)
     frame = frame.with_columns(pl.col(ROW).cast(pl.Int64))
-    return Sheet(name=sheet, grid=frame, formulas=_formulas(xml, first_col))
+    return Sheet(name=sheet, grid=frame, xml=xml, first_col=first_col)
 
 
 def _sheet_xml(path: Path, sheet: str) -> bytes:
@@ -96,27 +100,56 @@ def _sheet_xml(path: Path, sheet: str) -> bytes:
     return b""
 
 
-# a cell that holds a value (<v> or inline string), possibly after a formula
-_VALUE_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"(?:[^>/]|/(?!>))*>(?:<f[^>]*?(?:/>|>[^<]*</f>))?<(?:v|is)>')
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*>\s*<f(?:\s[^>]*)?>([^<]+)</f>')
+_CELL_REF = re.compile(rb'<c r="([A-Z]+)(\d+)"')
+
+
+def _has_value_cell_in(xml: bytes, letters: str) -> bool:
+    pattern = rb'<c r="' + letters.encode() + rb'\d+"(?:[^>/]|/(?!>))*>(?:<f[^>]*?(?:/>|>[^<]*</f>))?<(?:v|is)>'
+    return re.search(pattern, xml) is not None
 
 
 def _origin(xml: bytes) -> tuple[int, int]:
-    """(first row number, first column index) of the cells calamine reads: it trims empty margins."""
-    cells = _VALUE_CELL.findall(xml)
-    if not cells:
+    """(first row number, first column index) of the cells calamine reads: it trims empty margins.
+
+    Found with a few C-level searches rather than a pass over every cell: the first row is the
+    first cell holding a value; the first column is almost always A, else B...
+    """
+    first = re.search(rb'<c r="[A-Z]+(\d+)"(?:[^>/]|/(?!>))*>(?:<f[^>]*?(?:/>|>[^<]*</f>))?<(?:v|is)>', xml)
+    if not first:
         return 1, 0
-    first_row = int(cells[0][1])  # rows are stored in order
-    first_col = min(_letter_index(c.decode()) for c in {c for c, _ in cells})
-    return first_row, first_col
+    for index in range(0, 52):
+        if _has_value_cell_in(xml, column_letter(index)):
+            return int(first.group(1)), index
+    return int(first.group(1)), 0
 
 
-def _formulas(xml: bytes, first_col: int) -> pl.DataFrame:
-    found = [
-        (int(r), f"c{_letter_index(c.decode()) - first_col}", "=" + html.unescape(f.decode("utf-8", "replace")))
-        for c, r, f in _FORMULA_CELL.findall(xml)
-    ]
-    return pl.DataFrame(found, schema={"row": pl.Int64, "col": pl.String, "formula": pl.String}, orient="row")
+_UNCACHED_FORMULA = re.compile(rb'<f(?:\s[^>]*)?>([^<]*)</f>\s*(?:<v>\s*</v>\s*|<v/>\s*)?</c>')
+
+
+def formula_cells_in(xml: bytes, first_col: int, columns: list[str]) -> pl.DataFrame:
+    """(row, grid column, '=formula') for formula cells in `columns`, and for formula cells anywhere
+    that carry no stored result (their value would otherwise be lost).
+
+    Searched column by column with C-level regular expressions: a workbook may hold tens of
+    thousands of numeric formulas that need no attention.
+    """
+    found: dict[tuple[int, str], str] = {}
+
+    def add(ref_at: int, text: bytes) -> None:
+        cell = _CELL_REF.match(xml, ref_at)
+        if cell:
+            col = f"c{_letter_index(cell.group(1).decode()) - first_col}"
+            found[(int(cell.group(2)), col)] = "=" + html.unescape(text.decode("utf-8", "replace"))
+
+    for m in _UNCACHED_FORMULA.finditer(xml):
+        add(xml.rfind(b"<c ", 0, m.start()), m.group(1))
+    for col in columns:
+        letters = column_letter(int(col[1:]) + first_col).encode()
+        pattern = re.compile(rb'<c r="' + letters + rb'\d+"[^>]*>\s*<f(?:\s[^>]*)?>([^<]+)</f>')
+        for m in pattern.finditer(xml):
+            add(m.start(), m.group(1))
+    rows = [(r, c, f) for (r, c), f in found.items()]
+    return pl.DataFrame(rows, schema={"row": pl.Int64, "col": pl.String, "formula": pl.String}, orient="row")
 
 
 def text_typed_columns(path: Path, sheet: str, header_index: int, columns: list[str]) -> set[str]:
