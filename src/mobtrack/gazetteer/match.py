@@ -24,6 +24,7 @@ from mobtrack.gazetteer.pcodes import clean_code
 ACCEPT_SCORE = 90.0
 ACCEPT_MARGIN = 8.0
 REVIEW_SCORE = 60.0
+FUZZY_MIN_LETTERS = 6  # one letter off in "Uyo" or "Iko" is another place: short names are never fuzzy-accepted
 NAME_AGREES_SCORE = 85.0  # a code's unit and the given name are taken to agree at or above this
 
 
@@ -59,13 +60,13 @@ def _accept(level: Level, pcode: str, method: str, score: float, detail: str | N
     return Match(pcode, unit.id, unit.name, method, score, "matched", detail)
 
 
-def score_names(query: str, choices: list[str]) -> list[tuple[int, float]]:
-    """(index, score) of every choice (spaced name forms), best first.
+def score_names(query: str, choices: list[str]) -> list[tuple[int, float, float]]:
+    """(index, score, spelling score) of every choice (spaced name forms), best first.
 
-    Half the score is the spelling (as one run of letters, and word by word, so that spacing and
-    word order do not count), half the consonant skeleton, because transliterations of the same
-    name differ mostly in vowels (Kohistan/Kohestan) while different places differ in consonants
-    (Paktia is Paktya, not Paktika).
+    The spelling score compares the letters (as one run, and word by word, so that spacing and
+    word order do not count). The score is half spelling, half consonant skeleton, because
+    transliterations of one name differ mostly in vowels (Kohistan/Kohestan) while different
+    places differ in consonants (Paktia is Paktya, not Paktika).
     """
     if not choices or not query:
         return []
@@ -73,8 +74,8 @@ def score_names(query: str, choices: list[str]) -> list[tuple[int, float]]:
     a = process.cdist([query.replace(" ", "")], compact, scorer=fuzz.ratio)[0]
     b = process.cdist([query], choices, scorer=fuzz.token_sort_ratio)[0]
     c = process.cdist([skeleton(query)], [skeleton(x) for x in choices], scorer=fuzz.ratio)[0]
-    scores = [float(max(x, y) + z) / 2 for x, y, z in zip(a, b, c, strict=True)]
-    return sorted(enumerate(scores), key=lambda t: -t[1])
+    scored = [(i, float(max(x, y) + z) / 2, float(max(x, y))) for i, (x, y, z) in enumerate(zip(a, b, c, strict=True))]
+    return sorted(scored, key=lambda t: -t[1])
 
 
 def match_name(level: Level, name: str, parent: str | None, aliases: dict | None = None) -> Match:
@@ -106,12 +107,23 @@ def match_name(level: Level, name: str, parent: str | None, aliases: dict | None
             return Match(status="review", method=method, score=100.0,
                          detail=f"{name!r} names {len(hits)} units" + (f" in {parent}" if parent else ""),
                          candidates=[_candidate(level, p, 100.0) for p in hits])
-    parts = _parts(name)
-    if parts:
-        # "Dessalines/Marchandes", "Baidoa (Bay)": accept when the parts name exactly one unit.
-        found = {p for part in parts for p in within(level.by_key.get(name_key(part), ()))}
-        if len(found) == 1:
+    # "Dessalines/Marchandes", "Baidoa (Bay)": accept when the parts name exactly one unit of the
+    # parent. Not without a parent: "Itas/Gada" would then be Gada of another state.
+    parts = _parts(name) if in_parent is not None else []
+    found = {p for part in parts for p in within(level.by_key.get(name_key(part), ()))}
+    if found:
+        whole = _fuzzy(level, name, parent)
+        scores = {c["pcode"]: c["score"] for c in whole.candidates}
+        floor = max(scores.get(f, 0.0) for f in found)
+        closer = [p for p, sc in scores.items() if p not in found and sc >= floor]
+        if len(found) == 1 and not closer:
             return _accept(level, found.pop(), "normalised-name", 95.0, f"{name!r} by its part(s)")
+        # "sEit - Eket": a part names Eket, but the whole is as close to Esit Eket; a person decides
+        return Match(status="review", method="normalised-name", score=95.0,
+                     detail=f"parts of {name!r} name {', '.join(sorted(found))}"
+                            + (f"; the whole name is as close to {', '.join(closer)}" if closer else ""),
+                     candidates=[_candidate(level, p, 95.0) for p in sorted(found)]
+                     + [c for c in whole.candidates if c["pcode"] not in found][:2])
     if in_parent is not None:
         elsewhere = sorted(by_key)
         if elsewhere:
@@ -150,8 +162,10 @@ def _fuzzy(level: Level, name: str, parent: str | None) -> Match:
         return truncated
     forms, owners = level.fuzzy_choices(parent)
     best: dict[str, float] = {}
-    for i, score in score_names(fuzzy_form(name), forms):
+    spelling: dict[str, float] = {}
+    for i, score, letters in score_names(fuzzy_form(name), forms):
         best.setdefault(owners[i], score)
+        spelling[owners[i]] = max(spelling.get(owners[i], 0.0), letters)
     ranked = sorted(best.items(), key=lambda t: -t[1])[:5]
     if not ranked or ranked[0][1] < REVIEW_SCORE:
         # "Mamdi Nord" is far from "Mamdi" by score, but holds all its words: worth a person's look
@@ -165,12 +179,22 @@ def _fuzzy(level: Level, name: str, parent: str | None) -> Match:
                      candidates=[_candidate(level, p, s) for p, s in ranked[:3] if s >= 50])
     top, score = ranked[0]
     runner = ranked[1][1] if len(ranked) > 1 else 0.0
+    # the skeleton must not carry a unit that another unit equals or beats letter for letter
+    # ("Guaata": Guayata and Guavata are one letter away each)
+    rival_letters = max((v for p, v in spelling.items() if p != top), default=0.0)
     candidates = [_candidate(level, p, s) for p, s in ranked if s >= REVIEW_SCORE][:5]
-    if score >= ACCEPT_SCORE and score - runner >= ACCEPT_MARGIN:
+    if score < ACCEPT_SCORE:
+        why = "too far"
+    elif score - runner < ACCEPT_MARGIN:
+        why = f"too close to {ranked[1][0]} ({runner:.0f})"
+    elif spelling[top] <= rival_letters:
+        why = "another unit is spelled as closely"
+    elif len(name_key(name)) < FUZZY_MIN_LETTERS:
+        why = "too short a name to accept a near spelling"
+    else:
         m = _accept(level, top, "fuzzy", round(score, 1), f"{name!r} ~ {level.units[top].name!r}")
         m.candidates = candidates
         return m
-    why = "too far" if score < ACCEPT_SCORE else f"too close to {ranked[1][0]} ({runner:.0f})"
     return Match(status="review", method="fuzzy", score=round(score, 1),
                  detail=f"{name!r} ~ {level.units[top].name!r} ({score:.0f}): {why}", candidates=candidates)
 
@@ -261,7 +285,7 @@ def _check_agreement(level: Level, m: Match, name: str | None, parent: str | Non
         return
     if name_key(name) in unit.keys or sorted_key(name) in unit.keys:
         return
-    agree = max((s for _, s in score_names(fuzzy_form(name), [fuzzy_form(n) for n in unit.names])), default=0.0)
+    agree = max((s for _, s, _ in score_names(fuzzy_form(name), [fuzzy_form(n) for n in unit.names])), default=0.0)
     if agree >= NAME_AGREES_SCORE:
         return
     other = [p for p in level.by_key.get(name_key(name), ()) if p != unit.pcode]

@@ -49,6 +49,7 @@ _ARABIC_ARTICLE = re.compile(r"(^|\s)ال")
 _ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي"})
 _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_MUNICIPAL_COUNCIL = re.compile(r"\bm\s*\.\s*c\s*\.?\s*$")  # Nigeria's "Maiduguri M. C." (municipal council)
 
 
 @lru_cache(maxsize=200_000)
@@ -64,6 +65,7 @@ def name_tokens(name: str | None) -> tuple[str, ...]:
         text = _ARABIC_ARTICLE.sub(r"\1", text)
     # An apostrophe joins ("Grande'Anse" ~ "Grandanse") rather than splits: sources disagree on it.
     text = _APOSTROPHES.sub("", unidecode(text).lower())
+    text = _MUNICIPAL_COUNCIL.sub(" ", text)
     tokens = [SYNONYMS.get(t, t) for t in _NON_ALNUM.split(text) if t]
     if not tokens:
         return ()
@@ -106,4 +108,5 @@ def skeleton(name: str | None) -> str:
         return ""
     head, tail = key[0], key[1:]
     tail = tail.replace("kh", "k").replace("q", "k").replace("c", "k").replace("ph", "f").replace("w", "u")
+    tail = tail.replace("m", "n")  # nasals swap in transliteration: Dambam/Damban, Shongom/Shomgom
     return _DOUBLE.sub(r"\1", head + _VOWELS.sub("", tail))
