@@ -21,12 +21,12 @@ from mobtrack.analytics.rollup import rollup
 from mobtrack.ingest import ImportOptions, SourceFile, get_adapter
 from mobtrack.model.vocab import Severity
 from mobtrack.store import rounds
-from mobtrack.store.blocks import KEY_COLUMNS, OBSERVATION_COLUMNS
+from mobtrack.store.blocks import OBSERVATION_COLUMNS
 from mobtrack.store.db import ensure_schema
 from mobtrack.store.places import hierarchy
 from mobtrack.store.schema import issue as issue_table
 from mobtrack.store.schema import source_file
-from mobtrack.validate import ImportRejected, Issue, RuleContext, check_round, check_rows
+from mobtrack.validate import ImportRejected, Issue, RuleContext, check_round, check_rows, repeats
 
 ProgressCallback = Callable[[int], None]
 ROUND_KEY = ["operation", "country_iso3", "assessment_type", "round_number"]
@@ -83,8 +83,9 @@ def _apply_options(records: pl.DataFrame, options: ImportOptions) -> pl.DataFram
 
 
 def _settle_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
-    """Keep the first of rows that describe the same cell; the validation rule reports the others."""
-    return frame.unique(subset=[c for c in KEY_COLUMNS if c in frame.columns], keep="first", maintain_order=True)
+    """Keep the first of rows that describe the same cell, exactly as the duplicate rules judged them
+    (the rules report the others, with their values)."""
+    return frame.filter(~repeats(frame))
 
 
 def _merge_levels(stored: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:

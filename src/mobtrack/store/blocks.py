@@ -28,13 +28,6 @@ OBSERVATION_SCHEMA: dict[str, pl.DataType] = {
 }
 OBSERVATION_COLUMNS = list(OBSERVATION_SCHEMA)
 
-# Columns that identify what a value is (its cell), used for duplicates and content hashes.
-KEY_COLUMNS = ["location_id", "location_pcode", "admin_level", "site_code", "site_name", "adm1_pcode", "adm1_name",
-               "adm2_pcode", "adm2_name", "adm3_pcode", "adm3_name", "adm4_pcode", "adm4_name",
-               "population_group", "unit", "role", "sex", "age_band", "reason", "origin_pcode", "origin_name",
-               "shelter_type", "displacement_period", "destination_pcode", "destination_name", "nationality",
-               "transport", "direction"]
-
 FIGURE_SCHEMA: dict[str, pl.DataType] = {
     "location_id": pl.Int64,
     "admin_level": pl.Int8,
