@@ -118,3 +118,22 @@ def test_bundled_mappings_are_valid():
     assert files
     for path in files:
         assert load_mapping(path).values
+
+
+def test_mapped_files_get_the_same_row_checks(tmp_path):
+    rows = [list(r) for r in ROWS]
+    rows[3][1], rows[4][1] = "Beira", "Dondo"  # names where the mapping expects district codes...
+    rows[3][0], rows[4][0] = "MZ09", "MZ09"  # ...and codes where it expects province names
+    rows[3][2] = '=HYPERLINK("http://example.invalid","x")'
+    text = MAPPING.replace("adm1_name: Province", "adm1_pcode: Province").replace("adm2_pcode: District code",
+                                                                                  "adm2_name: District code")
+    # adm1 is code-only here and adm2 name-only: nothing to swap, but the formula is flagged by column name
+    data = write_csv(tmp_path / "sites.csv", rows)
+    records, issues, _, _ = read_all(data, "mapping", mapping=mapping_file(tmp_path, text))
+    assert [(i.rule, i.row, i.column) for i in issues] == [("formula-in-text", 4, "Site")]
+    swapped = MAPPING.replace("adm1_name: Province", "adm2_name: Province\n  adm1_name: Site")
+    records, issues, _, _ = read_all(data, "mapping", mapping=mapping_file(tmp_path, swapped.replace(
+        "  site_name: Site\n", "")))
+    # Province holds p-codes (mapped as adm2 names), District code holds names (mapped as adm2 p-codes)
+    assert any(i.rule == "swapped-name-code" for i in issues)
+    assert set(records["adm2_pcode"]) == {"MZ09"}

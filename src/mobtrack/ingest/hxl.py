@@ -6,12 +6,9 @@ the data sheet of a multi-sheet workbook (the one with a hashtag row and the mos
 `--sheet` says otherwise), maps each tag to the canonical model (hxl_tags) and melts the count
 columns into records (cells.melt).
 
-Two things are decided from the data, not the tags:
-- swapped name/code columns (a `+code` column full of names next to a `+name` column full of
-  p-codes) are swapped back, with a `swapped-name-code` warning;
-- rows that repeat a place with a different reason/origin split its figure: their counts are
-  `part`s. When each place has one row, such columns only describe it (its main origin, say)
-  and are left out of the figures, with a note.
+Some things are decided from the data, not the tags (place_checks): swapped name/code columns,
+settlement codes tagged as an admin level, and whether several rows per place split its figure
+into `part`s.
 """
 
 from __future__ import annotations
@@ -23,9 +20,10 @@ import polars as pl
 
 from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
-from mobtrack.ingest.cells import SPLIT_FIELDS, ValueColumn, finest_level, melt, swapped_levels
+from mobtrack.ingest.cells import ValueColumn, finest_level, melt
 from mobtrack.ingest.hxl_tags import context_field, is_hxl_row, normalise_tag, value_column, value_tag
 from mobtrack.ingest.identity import given_reporting_date, resolve
+from mobtrack.ingest.place_checks import decide_split, fix_swaps, sites_below_admin
 from mobtrack.ingest.safety import check_size, check_xlsx, formula_cells, head_text, looks_like_xlsx, utf8_csv
 from mobtrack.ingest.tables import (
     ROW,
@@ -211,11 +209,11 @@ class HxlAdapter(Adapter):
             if frame.height == 0:
                 continue
             if not decided:
-                fields, swap_issues = _fix_swaps(frame, fields, source.name, sheet)
-                fields = _sites_below_admin(frame, fields, notes)
+                fields, swap_issues = fix_swaps(frame, fields, source.name, sheet)
+                fields = sites_below_admin(frame, fields, notes)
                 issues = issues + swap_issues
                 context = _context(fields, frame, options, source.name, notes)
-                row_split, context = _decide_split(frame, context, notes)
+                row_split, context = decide_split(frame, context, notes)
                 decided = True
             records, cell_issues = melt(frame, context, layout.values, file=source.name, sheet=sheet,
                                         row_split=row_split)
@@ -258,58 +256,6 @@ def _formula_issues(formula: pl.DataFrame, layout: Layout, fields: dict[str, str
     ]
 
 
-def _fix_swaps(frame: pl.DataFrame, fields: dict[str, str], file: str, sheet) -> tuple[dict[str, str], list[Issue]]:
-    pairs = {f"adm{n}": (fields[f"adm{n}_pcode"], fields[f"adm{n}_name"])
-             for n in (1, 2, 3, 4) if f"adm{n}_pcode" in fields and f"adm{n}_name" in fields}
-    swapped = swapped_levels(frame, pairs)
-    issues = []
-    fields = dict(fields)
-    for level in swapped:
-        code_col, name_col = pairs[level]
-        fields[f"{level}_pcode"], fields[f"{level}_name"] = name_col, code_col
-        issues.append(Issue(Severity.WARNING, "swapped-name-code",
-                            f"#{level}+code holds names and #{level}+name holds p-codes: the two columns are "
-                            "swapped in the file; read them the other way round", file, sheet, None,
-                            f"#{level}+code/#{level}+name"))
-    return fields, issues
-
-
-def _sites_below_admin(frame: pl.DataFrame, fields: dict[str, str], notes: list[str]) -> dict[str, str]:
-    """The finest "admin" level is really a list of settlements when its codes do not nest in the parent's.
-
-    COD p-codes nest (SOM2501 is in SOM25); settlement registries use their own codes
-    (NA-3802-A10-001). Such a level is read as sites, which the gazetteer does not look up as units.
-    """
-    if "site_code" in fields or "site_name" in fields:
-        return fields
-    levels = [n for n in (2, 3, 4) if f"adm{n}_pcode" in fields and f"adm{n - 1}_pcode" in fields]
-    if not levels:
-        return fields
-    n = max(levels)
-    if any(f"adm{m}_pcode" in fields or f"adm{m}_name" in fields for m in range(n + 1, 5)):
-        return fields
-    pair = frame.select(
-        pl.col(fields[f"adm{n}_pcode"]).str.strip_chars().alias("child"),
-        pl.col(fields[f"adm{n - 1}_pcode"]).str.strip_chars().alias("parent"),
-    ).drop_nulls()
-    if pair.height == 0:
-        return fields
-    nested = pair.select(
-        pl.col("child").str.starts_with(pl.col("parent")).mean().alias("nested"),
-        pl.col("child").str.starts_with(pl.col("parent").str.extract(r"^([A-Za-z]+)", 1)).mean().alias("prefix"),
-    ).row(0)
-    if (nested[0] or 0) >= 0.1 or (nested[1] or 0) >= 0.1:
-        return fields
-    example = pair.row(0)
-    fields = dict(fields)
-    fields["site_code"] = fields.pop(f"adm{n}_pcode")
-    if f"adm{n}_name" in fields:
-        fields["site_name"] = fields.pop(f"adm{n}_name")
-    notes.append(f"#adm{n} codes do not nest in #adm{n - 1} codes (e.g. {example[0]!r} in {example[1]!r}): "
-                 "read as settlement/site codes and names")
-    return fields
-
-
 def _context(fields: dict[str, str], frame: pl.DataFrame, options: ImportOptions, file: str,
              notes: list[str]) -> dict[str, pl.Expr]:
     def text(col: str) -> pl.Expr:
@@ -349,34 +295,3 @@ def _context(fields: dict[str, str], frame: pl.DataFrame, options: ImportOptions
     return ctx
 
 
-def _decide_split(frame: pl.DataFrame, context: dict[str, pl.Expr], notes: list[str]) -> tuple[bool, dict]:
-    """Do several rows per place split its figure? Decided on the first batch, for the whole file.
-
-    - rows of one place that differ by reason/origin... (DTM API v3 style): parts by those fields;
-    - most rows sharing their place with others and nothing to tell them apart (a site list without site
-      names): each row is a part of its place's figure;
-    - one row per place (a few repeats are left alone: the duplicate rules report them): the
-      reason/origin columns only describe the place and are left out of the figures.
-    """
-    split_fields = [f for f in SPLIT_FIELDS if f in context]
-    key_fields = [f for f in ("operation", "assessment_type", "round_number", "reporting_date", "admin_level",
-                              "adm1_pcode", "adm1_name", "adm2_pcode", "adm2_name", "adm3_pcode", "adm3_name",
-                              "adm4_pcode", "adm4_name", "site_code", "site_name") if f in context]
-    probe = frame.select([context[f].alias(f) for f in key_fields + split_fields])
-    groups = probe.group_by(key_fields).agg(
-        pl.len().alias("_n"), *[pl.col(f).n_unique().alias(f) for f in split_fields]
-    ).filter(pl.col("_n") > 1)
-    if split_fields and groups.select(pl.any_horizontal(pl.col(split_fields) > 1).any()).item():
-        notes.append(f"places appear on several rows that differ by {', '.join(split_fields)}: "
-                     "each row's counts are parts of the place's figure")
-        return True, context
-    repeated_rows = int(groups["_n"].sum() or 0)
-    if repeated_rows > 0.5 * frame.height:  # most rows: a list of sub-units, not stray duplicates
-        notes.append(f"{repeated_rows} of {frame.height} rows share their place with other rows and nothing tells "
-                     "them apart (e.g. one row per site, without site names): each row's counts are parts of the "
-                     "place's figure, which is their sum")
-        return True, {k: v for k, v in context.items() if k not in split_fields}
-    if split_fields:
-        notes.append(f"{', '.join(split_fields)} describe each place (one row per place), they do not split its "
-                     "figure: left out of the figures")
-    return False, {k: v for k, v in context.items() if k not in split_fields}

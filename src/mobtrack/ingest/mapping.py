@@ -31,6 +31,7 @@ from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
 from mobtrack.ingest.cells import DIMENSIONS, ValueColumn, finest_level, melt
 from mobtrack.ingest.identity import given_reporting_date, resolve
+from mobtrack.ingest.place_checks import decide_split, fix_swaps
 from mobtrack.ingest.safety import check_size, check_xlsx, formula_cells, looks_like_xlsx, utf8_csv
 from mobtrack.ingest.tables import (
     ROW,
@@ -171,20 +172,25 @@ class MappingAdapter(Adapter):
     def _batches(self, source, options, mapping: Mapping, columns: dict[str, str], frames, sheet,
                  notes) -> Iterator[Batch]:
         values = [_value_column(v, columns[_norm(v["column"])]) for v in mapping.values]
-        ctx = None
+        fields = {f: columns[_norm(c)] for f, c in mapping.columns.items()}
+        names = {columns[_norm(c)]: str(c) for c in mapping.columns.values()}
+        ctx, row_split, issues = None, False, []
         for frame in frames:
             if frame.height == 0:
                 continue
-            if ctx is None:
-                ctx = _context(mapping, columns, frame, options, source.name, notes)
-            records, issues = melt(frame, ctx, values, file=source.name, sheet=sheet)
+            if ctx is None:  # the same checks as for HXL files, on the first batch
+                fields, issues = fix_swaps(frame, fields, source.name, sheet)
+                ctx = _context(mapping, fields, frame, options, source.name, notes)
+                row_split, ctx = decide_split(frame, ctx, notes)
+            records, cell_issues = melt(frame, ctx, values, file=source.name, sheet=sheet, row_split=row_split)
+            issues += cell_issues
             records = records.with_columns(pl.lit(sheet, dtype=pl.String).alias("source_sheet"))
-            text_cols = [columns[_norm(c)] for f, c in mapping.columns.items() if f in TEXT_FIELDS]
+            text_cols = [fields[f] for f in fields if f in TEXT_FIELDS]
             for row, col, value in formula_cells(frame, text_cols, ROW).iter_rows():
                 issues.append(Issue(Severity.WARNING, "formula-in-text", f"{value!r} is a spreadsheet formula; kept "
-                                    "as text, never evaluated", source.name, sheet, row, col, value))
+                                    "as text, never evaluated", source.name, sheet, row, names.get(col, col), value))
             yield Batch(records=records, issues=issues, sheet=sheet, notes=notes)
-            notes = []
+            notes, issues = [], []
         if ctx is None:
             raise ImportRejected(f"{source.name}: no data rows below the column names")
 
@@ -242,13 +248,13 @@ def _round(value) -> int | None:
         raise ImportRejected(f"mapping: constants.round_number {value!r} is not a whole number") from exc
 
 
-def _context(mapping: Mapping, columns: dict[str, str], frame: pl.DataFrame, options: ImportOptions, file: str,
+def _context(mapping: Mapping, fields: dict[str, str], frame: pl.DataFrame, options: ImportOptions, file: str,
              notes: list[str]) -> dict[str, pl.Expr]:
-    def text(name: str) -> pl.Expr:
-        t = pl.col(columns[_norm(name)]).cast(pl.String).str.strip_chars()
+    def text(col: str) -> pl.Expr:
+        t = pl.col(col).cast(pl.String).str.strip_chars()
         return pl.when((t == "") | t.is_in(PLACEHOLDER_SPELLINGS)).then(None).otherwise(t)
 
-    exprs: dict[str, pl.Expr] = {f: text(c) for f, c in mapping.columns.items()}
+    exprs: dict[str, pl.Expr] = {f: text(c) for f, c in fields.items()}
     constants = dict(mapping.constants)
     # the round's identity given as constants acts like the command-line options (which still win)
     options = replace(
