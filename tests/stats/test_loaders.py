@@ -117,3 +117,9 @@ def test_unhcr_download_page_headers(tmp_path):
     # '-' (nil) and '..' (not available) are the UN's blanks; 'n/a' is not a number and rejects its row
     assert sorted(zip(p.facts["measure"], p.facts["value"], strict=True)) == [("asylum_seekers", 20), ("refugees", 1000)]
     assert [(i.row, i.column, i.rule) for i in p.issues] == [(3, "oip", "non-numeric-count")]
+
+
+def test_an_hxl_row_is_a_header_line(tmp_path):
+    text = "geo,t,cause,n\n#country+code,#date+year,#cause,#affected+idps\nSYR,2023,conflict,5\nSYR,2023,flood,x\n"
+    p = idmc.read(write(tmp_path / "idmc_flows.csv", text), CW)
+    assert p.facts["row"].to_list() == [3] and [(i.row, i.column) for i in p.issues] == [(4, "n")]

@@ -72,6 +72,21 @@ def issues_from(bad: pl.DataFrame, file: str, column: str, rule: str, message: s
     ]
 
 
+def read_table(path, separator: str = ",") -> pl.DataFrame:
+    """A CSV as text columns, with `row` = its line number in the file. An HXL hashtag row under the
+    header (as on HDX: `#country+code,#date+year,...`) is skipped and counted as a header line."""
+    try:
+        frame = pl.read_csv(path, infer_schema_length=0, separator=separator)
+    except pl.exceptions.PolarsError as exc:
+        raise LoadError(f"{path.name}: cannot read as CSV ({exc})") from exc
+    header_lines = 1
+    if len(frame):
+        first = [v.strip() for v in frame.row(0) if v and v.strip()]
+        if first and all(v.startswith("#") for v in first):
+            frame, header_lines = frame.slice(1), 2
+    return add_row_numbers(frame, header_lines)
+
+
 def add_row_numbers(frame: pl.DataFrame, header_lines: int = 1) -> pl.DataFrame:
     return frame.with_row_index("row", offset=header_lines + 1).with_columns(pl.col("row").cast(pl.Int64))
 

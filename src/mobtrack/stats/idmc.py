@@ -16,11 +16,11 @@ from mobtrack.stats.crosswalk import Crosswalk
 from mobtrack.stats.facts import (
     LoadError,
     Parsed,
-    add_row_numbers,
     conform,
     map_countries,
     parse_numbers,
     parse_year,
+    read_table,
 )
 
 SOURCE = "idmc"
@@ -38,14 +38,13 @@ def sniff(columns: list[str], name: str) -> str | None:
 
 
 def read(path: Path, crosswalk: Crosswalk, year: int | None = None) -> Parsed:
-    frame = pl.read_csv(path, infer_schema_length=0)
+    frame = read_table(path)
     frame = frame.rename({c: c.lower() for c in frame.columns})
     dataset = sniff(frame.columns, path.name)
     if dataset is None:
         raise LoadError(f"{path.name}: not an IDMC table; needs columns {sorted(FLOW)} (+ sex, age for stocks)")
     rows_read = len(frame)
     file = path.name
-    frame = add_row_numbers(frame)
     frame, issues = parse_year(frame, "t", file)
     frame, more = parse_numbers(frame, ["n"], file)
     issues += more

@@ -16,12 +16,12 @@ from mobtrack.stats.crosswalk import Crosswalk
 from mobtrack.stats.facts import (
     LoadError,
     Parsed,
-    add_row_numbers,
     conform,
     issues_from,
     map_countries,
     parse_numbers,
     parse_year,
+    read_table,
 )
 
 SOURCE = "undesa"
@@ -41,12 +41,11 @@ def _system(values: pl.Series) -> str:
 
 
 def read(path: Path, crosswalk: Crosswalk, year: int | None = None) -> Parsed:
-    frame = pl.read_csv(path, infer_schema_length=0)
+    frame = read_table(path)
     frame = frame.rename({c: c.lower() for c in frame.columns})
     if not REQUIRED <= set(frame.columns):
         raise LoadError(f"{path.name}: not a UN DESA migrant stock table; needs columns {sorted(REQUIRED)}")
     rows_read = len(frame)
-    frame = add_row_numbers(frame)
     file = path.name
     frame, issues = parse_year(frame, "t", file)
     frame, more = parse_numbers(frame, ["n"], file)

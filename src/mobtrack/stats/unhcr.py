@@ -22,11 +22,11 @@ from mobtrack.stats.crosswalk import Crosswalk
 from mobtrack.stats.facts import (
     LoadError,
     Parsed,
-    add_row_numbers,
     conform,
     map_countries,
     parse_numbers,
     parse_year,
+    read_table,
 )
 
 SOURCE = "unhcr"
@@ -77,7 +77,7 @@ def sniff(columns: list[str], name: str) -> str | None:
 
 
 def read(path: Path, crosswalk: Crosswalk, year: int | None = None) -> Parsed:
-    frame = pl.read_csv(path, infer_schema_length=0)
+    frame = read_table(path)
     frame = frame.rename(_normalise_headers(frame.columns))
     dataset = sniff(frame.columns, path.name)
     if dataset is None:
@@ -90,7 +90,6 @@ def read(path: Path, crosswalk: Crosswalk, year: int | None = None) -> Parsed:
             "asylum_decisions, flows, solutions, demographics, idmc, unrwa); name the file after its table")
     rows_read = len(frame)
     file = path.name
-    frame = add_row_numbers(frame)
     frame, issues = parse_year(frame, "year", file)
     others = [c for c in frame.columns if c not in KEYS and c != "row"]
     # A measure is a known UNHCR measure, or a column whose filled cells are (nearly) all numbers;
