@@ -94,3 +94,12 @@ def test_table_integrity(cw):
     others = t.filter(pl.col("kind") != "country")
     assert (others["note"] != "").all(), "every non-ISO entry says why it exists"
     assert len(countries) >= 249
+
+
+def test_centroids_for_flow_maps(cw):
+    places = cw.places().drop_nulls()
+    assert len(places) > 170
+    assert places["lat"].is_between(-90, 90).all() and places["lon"].is_between(-180, 180).all()
+    lat, lon = cw.point("FRA")
+    assert 42 < lat < 51 and -5 < lon < 8  # metropolitan France, not pulled towards French Guiana
+    assert cw.point("UNK") == (None, None)

@@ -73,3 +73,14 @@ def test_a_year_without_data_says_which_years_exist(loaded):
     with pytest.raises(ODError, match=r"no migrant_stock for 1999 \(years loaded: 2015-2020\)"):
         od_matrix(loaded, "undesa", ODQuery(year=1999))
     assert od_matrix(loaded, "undesa", ODQuery(year=2015, country="FRA")).is_empty()  # a real empty answer
+
+
+def test_with_places_adds_names_and_centroids(loaded):
+    from mobtrack.stats.od import with_places
+
+    m = with_places(od_matrix(loaded, "undesa", ODQuery(year=2020, country="DEU")))
+    deu = m.filter(pl.col("origin") == "SYR").row(0, named=True)
+    assert deu["destination_name"] == "Germany" and 47 < deu["destination_lat"] < 55 and 5 < deu["destination_lon"] < 15
+    unk = m.filter(pl.col("origin") == "UNK").row(0, named=True)
+    assert unk["origin_name"] == "Unknown" and unk["origin_lat"] is None  # not a place: no arc
+    assert m["value"].is_sorted(descending=True)

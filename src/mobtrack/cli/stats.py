@@ -240,6 +240,7 @@ def od_cmd(
     top: Annotated[int | None, typer.Option("--top", help="Largest N corridors.")] = None,
     measure: Annotated[str | None, typer.Option("--measure", help="Source measure, e.g. UNHCR asylum_seekers.")] = None,
     net: Annotated[bool, typer.Option("--net", help="Net flows per country pair instead of gross.")] = False,
+    places: Annotated[bool, typer.Option("--places", help="Add names and centroid lat/lon (for flow maps).")] = False,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -249,7 +250,7 @@ def od_cmd(
     """
     from datetime import date
 
-    from mobtrack.stats.od import OD_SOURCES, ODError, ODQuery, net_flows, od_matrix
+    from mobtrack.stats.od import OD_SOURCES, ODError, ODQuery, net_flows, od_matrix, with_places
 
     if source not in OD_SOURCES:
         fail(f"unknown --source {source!r}; available: {', '.join(sorted(OD_SOURCES))}", code=2)
@@ -266,6 +267,8 @@ def od_cmd(
     if net:
         frame = net_flows(frame)
         frame = frame.head(top) if top else frame
+    if places:
+        frame = with_places(frame)
     if json:
         print_json(frame.to_dicts())
         return

@@ -63,7 +63,22 @@ ALIASES = {
     "BES": ["Caribbean Netherlands"], "VAT": ["Holy See"], "CAF": ["Central African Republic"],
 }
 
-COLUMNS = ["code", "kind", "name", "iso2", "m49", "unhcr_code", "other_codes", "aliases", "note"]
+COLUMNS = ["code", "kind", "name", "iso2", "m49", "unhcr_code", "other_codes", "aliases", "note", "lat", "lon"]
+
+
+def _centroids(reader) -> dict[str, tuple[str, str]]:
+    """A point per country for flow-map arcs: the centroid of its largest polygon, so France's point is
+    in Europe, not pulled towards French Guiana. Kosovo has no ISO code in Natural Earth ('-99')."""
+    from shapely.geometry import shape
+
+    points = {}
+    for rec, shp in zip(reader.records(), reader.shapes(), strict=True):
+        code = "XKX" if rec["name"] == "Kosovo" else rec["iso_a3"]
+        geom = shape(shp.__geo_interface__)
+        largest = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area)
+        c = largest.centroid if largest.contains(largest.centroid) else largest.representative_point()
+        points[code] = (f"{c.y:.2f}", f"{c.x:.2f}")
+    return points
 
 
 def _unhcr_names(unhcr: Path) -> dict[str, set[str]]:
@@ -93,6 +108,7 @@ def build(shared: Path) -> list[dict[str, str]]:
     data_names = _unhcr_names(unhcr_dir)
     reader = shapefile.Reader(str(shared / "geo" / "boundaries" / "WORLD" / "naturalearth_lowres"))
     ne_names = {rec["iso_a3"]: rec["name"] for rec in reader.records() if rec["iso_a3"] not in ("-99", "")}
+    points = _centroids(reader)
 
     rows: dict[str, dict[str, str]] = {}
     for c in pycountry.countries:
@@ -141,6 +157,8 @@ def build(shared: Path) -> list[dict[str, str]]:
             if normalise_name(r["name"]) in taken_names:
                 r["note"] += "; its name is now an alias of the current country"
                 r["name"] = f"{r['name']} (former)"
+    for code, r in rows.items():
+        r["lat"], r["lon"] = points.get(code, ("", ""))
     return [rows[k] for k in sorted(rows)]
 
 

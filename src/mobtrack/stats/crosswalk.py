@@ -132,7 +132,22 @@ class Crosswalk:
         entry = self.by_code.get(code)
         if entry is None:
             return {"code": code, "name": code}
-        return {k: entry[k] or None for k in ("code", "name", "kind", "iso2", "m49", "unhcr_code", "note")}
+        out = {k: entry[k] or None for k in ("code", "name", "kind", "iso2", "m49", "unhcr_code", "note")}
+        out["lat"], out["lon"] = self.point(code)
+        return out
+
+    def point(self, code: str) -> tuple[float | None, float | None]:
+        """Where to anchor a flow-map arc (Natural Earth centroid); None for non-places and small islands."""
+        entry = self.by_code.get(code)
+        if entry is None or not entry.get("lat"):
+            return None, None
+        return float(entry["lat"]), float(entry["lon"])
+
+    def places(self) -> pl.DataFrame:
+        """code, name, lat, lon for every entry: joined onto OD frames for maps."""
+        return self.table.select(
+            "code", "name",
+            pl.col("lat").replace("", None).cast(pl.Float64), pl.col("lon").replace("", None).cast(pl.Float64))
 
 
 def read_table(text: str) -> pl.DataFrame:

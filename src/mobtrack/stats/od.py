@@ -67,6 +67,18 @@ def od_matrix(engine: Engine, source: str, query: ODQuery) -> pl.DataFrame:
     return frame.select([pl.col(c).cast(t) for c, t in OD_COLUMNS.items()])
 
 
+def with_places(frame: pl.DataFrame, crosswalk=None) -> pl.DataFrame:
+    """Adds origin/destination names and centroid coordinates (for arcs on a flow map). Codes the
+    crosswalk does not know (admin p-codes from DTM sources) get nulls, to be filled by their source."""
+    from mobtrack.stats.crosswalk import Crosswalk
+
+    places = (crosswalk or Crosswalk.default()).places()
+    for side in ("origin", "destination"):
+        frame = frame.join(places.rename({"code": side, "name": f"{side}_name", "lat": f"{side}_lat",
+                                          "lon": f"{side}_lon"}), on=side, how="left", maintain_order="left")
+    return frame
+
+
 def net_flows(frame: pl.DataFrame) -> pl.DataFrame:
     """Per unordered pair: value A->B minus B->A, oriented so the net value is positive."""
     pairs = frame.select("origin", "destination", "value")
