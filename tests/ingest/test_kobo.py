@@ -81,3 +81,22 @@ def test_export_without_count_variables_is_refused(tmp_path):
                                           ["MW3", "MW301", "MW30101"]])
     with pytest.raises(ImportRejected, match="no count variable"):
         read_all(path)
+
+
+def test_kobo_workbook_export_is_recognised_and_read(tmp_path):
+    from tests.ingest.synthetic import write_xlsx
+
+    rows = [village("2024-11-12", "30101001001", "Matuwi", 3, 15, 5, 6, 4, 1, 2)]
+    path = write_xlsx(tmp_path / "export.xlsx", {"DTM B2": [HEADER, *rows]})
+    records, _, notes, batches = read_all(path)  # sniffed as dtm-kobo, not hxl
+    assert batches[0].sheet == "DTM B2"
+    assert records.filter((pl.col("role") == "total") & (pl.col("unit") == "individuals")
+                          & (pl.col("population_group") == "idps"))["value"].to_list() == [15]
+    assert set(records["source_row"]) == {2}
+
+
+def test_group_paths_in_column_names(tmp_path):
+    header = ["grp_meta/" + h if h.startswith("m0") else h for h in HEADER]
+    path = write_csv(tmp_path / "k.csv", [header, village("2024-11-12", "30101001001", "Matuwi", 3, 15, 5, 6, 4, 1, 2)])
+    records, _, _, _ = read_all(path)
+    assert set(records["adm3_pcode"]) == {"MW30101"} and records["value"].sum() > 0

@@ -17,6 +17,7 @@ remarks, never reaches a canonical record; only the village's own coordinates do
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterator
 
 import polars as pl
@@ -25,8 +26,15 @@ from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
 from mobtrack.ingest.cells import ValueColumn, finest_level, melt
 from mobtrack.ingest.identity import given_reporting_date, resolve
-from mobtrack.ingest.safety import check_size, head_text, looks_like_xlsx, utf8_csv
-from mobtrack.ingest.tables import ROW, read_csv_head, sniff_separator, stream_csv
+from mobtrack.ingest.safety import check_size, check_xlsx, head_text, looks_like_xlsx, utf8_csv
+from mobtrack.ingest.tables import (
+    ROW,
+    read_csv_head,
+    read_xlsx_sheet,
+    sniff_separator,
+    stream_csv,
+    xlsx_sheet_names,
+)
 from mobtrack.ingest.values import parse_dates
 from mobtrack.validate.issue import ImportRejected
 
@@ -73,7 +81,8 @@ def variables(header: list[str | None]) -> dict[str, str]:
     """{suffix: column} of the data-dictionary variables in a header row."""
     found = {}
     for col, name in enumerate(header):
-        m = VARIABLE.match(str(name or "").strip().lower())
+        # Kobo may prefix group paths ("grp_idp/m0310_..."); select-multiple options end in "/option"
+        m = VARIABLE.match(str(name or "").strip().lower().rsplit("/", 1)[-1])
         if m:
             found.setdefault(m.group("suffix"), f"c{col}")
     return found
@@ -124,61 +133,76 @@ class KoboAdapter(Adapter):
 
     def sniff(self, source: SourceFile, head: bytes) -> float:
         if looks_like_xlsx(source.path, head):
-            return 0.0
+            # a workbook: look for dictionary variable names among its first shared strings
+            strings = ""
+            try:
+                with zipfile.ZipFile(source.path) as zf:
+                    for part in ("xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"):  # shared or inline strings
+                        if part in zf.namelist():
+                            with zf.open(part) as fh:
+                                strings += fh.read(1 << 18).decode("utf-8", "replace")
+            except (OSError, zipfile.BadZipFile):
+                return 0.0
+            names = re.findall(r"<t[^>]*>([^<>]{5,80})</t>", strings)
+            return 0.8 if len(variables(names)) >= 3 else 0.0
         text = head_text(head)
         first = text.splitlines()[0] if text else ""
         names = first.split(sniff_separator(text))
         return 0.92 if len(variables([n.strip('"') for n in names])) >= 3 else 0.0
 
     def read(self, source: SourceFile, options: ImportOptions) -> Iterator[Batch]:
+        with open(source.path, "rb") as fh:
+            xlsx = looks_like_xlsx(source.path, fh.read(8))
+        if xlsx:
+            check_xlsx(source.path)
+            names = xlsx_sheet_names(source.path)
+            sheet = options.sheet or names[0]
+            if sheet not in names:
+                raise ImportRejected(f"{source.name}: no sheet {sheet!r}; sheets: {', '.join(names)}")
+            grid = read_xlsx_sheet(source.path, sheet).grid
+            header = [grid[c][0] for c in grid.columns if c != ROW]
+            notes = [f"read sheet {sheet!r}"]
+            yield from self._records(source, options, header, lambda: iter([grid.slice(1)]), sheet, notes)
+            return
         check_size(source)
         with utf8_csv(source.path) as (path, encoding):
             with open(path, "rb") as fh:
                 sep = sniff_separator(fh.read(65536).decode("utf-8", "replace"))
             head = read_csv_head(path, sep, 2)
             header = [head[c][0] for c in head.columns if c != ROW]
-            suffixes = variables(header)
-            values, unread = value_columns(suffixes, labels(header))
-            if not values:
-                raise ImportRejected(f"{source.name}: no count variable (loc_num_..._ind / _hh) among the "
-                                     "data-dictionary columns; use --format mapping with a mapping file")
-            notes = [f"{len(suffixes)} data-dictionary variables; {len(values)} count variables read"]
-            if encoding != "utf-8":
-                notes.append(f"read as {encoding}")
-            if unread:
-                notes.append("count variables not read: " + ", ".join(unread))
-            left_out = [h for h in header if h and SENSITIVE.search(h.lower()) and VILLAGE_GPS not in h.lower()]
-            if left_out:
-                notes.append("personal or sensitive fields left out: " + ", ".join(left_out))
-            dates = self._period(path, sep, suffixes, len(header))
-            context_cols = _context_columns(suffixes, header)
-            batches = stream_csv(path, sep, 1, len(header), options.batch_rows)
-            ctx = None
-            for batch in batches:
-                batch = batch.with_columns(
-                    [pl.when(pl.col(c).is_in(BLANKS)).then(None).otherwise(pl.col(c)).alias(c)
-                     for c in batch.columns if c != ROW]
-                )
-                if ctx is None:
-                    ctx = self._context(context_cols, suffixes, dates, batch, options, source.name, notes)
-                records, issues = melt(batch, ctx, values, file=source.name, sheet=None)
-                yield Batch(records=records, issues=issues, notes=notes)
-                notes = []
-            if ctx is None:
-                raise ImportRejected(f"{source.name}: no data rows below the header")
+            notes = [f"read as {encoding}"] if encoding != "utf-8" else []
+            yield from self._records(source, options, header,
+                                     lambda: stream_csv(path, sep, 1, len(header), options.batch_rows), None, notes)
 
-    def _period(self, path, sep: str, suffixes: dict[str, str], width: int) -> tuple | None:
-        """First and last assessment dates, from a streaming pass over the date column only."""
-        col = suffixes.get(ASSESSMENT_DATE)
-        if col is None:
-            return None
-        spans = [
-            b.select(parse_dates(pl.col(col)).min().alias("lo"), parse_dates(pl.col(col)).max().alias("hi"))
-            for b in stream_csv(path, sep, 1, width, 500_000)
-        ]
-        if not spans:
-            return None
-        return pl.concat(spans).select(pl.col("lo").min(), pl.col("hi").max()).row(0)
+    def _records(self, source, options, header: list, frames, sheet, notes: list[str]) -> Iterator[Batch]:
+        """Canonical records from the batches `frames()` yields (callable: the dates need a first pass)."""
+        suffixes = variables(header)
+        values, unread = value_columns(suffixes, labels(header))
+        if not values:
+            raise ImportRejected(f"{source.name}: no count variable (loc_num_..._ind / _hh) among the "
+                                 "data-dictionary columns; use --format mapping with a mapping file")
+        notes = [f"{len(suffixes)} data-dictionary variables; {len(values)} count variables read", *notes]
+        if unread:
+            notes.append("count variables not read: " + ", ".join(unread))
+        left_out = [h for h in header if h and SENSITIVE.search(h.lower()) and VILLAGE_GPS not in h.lower()]
+        if left_out:
+            notes.append("personal or sensitive fields left out: " + ", ".join(left_out))
+        dates = _period(frames(), suffixes)
+        context_cols = _context_columns(suffixes, header)
+        ctx = None
+        for batch in frames():
+            batch = batch.with_columns(
+                [pl.when(pl.col(c).is_in(BLANKS)).then(None).otherwise(pl.col(c)).alias(c)
+                 for c in batch.columns if c != ROW]
+            )
+            if ctx is None:
+                ctx = self._context(context_cols, suffixes, dates, batch, options, source.name, notes)
+            records, issues = melt(batch, ctx, values, file=source.name, sheet=sheet)
+            records = records.with_columns(pl.lit(sheet, dtype=pl.String).alias("source_sheet"))
+            yield Batch(records=records, issues=issues, sheet=sheet, notes=notes)
+            notes = []
+        if ctx is None:
+            raise ImportRejected(f"{source.name}: no data rows below the header")
 
     def _context(self, cols: dict[str, list[str]], suffixes, dates, batch, options, file, notes) -> dict:
         def text(names: list[str]) -> pl.Expr:
@@ -210,6 +234,18 @@ class KoboAdapter(Adapter):
             ctx["longitude"] = parts.list.get(1, null_on_oob=True).cast(pl.Float64, strict=False)
         ctx["admin_level"] = finest_level({k: v for k, v in ctx.items() if k.startswith(("adm", "site_code", "site_name"))})
         return ctx
+
+
+def _period(frames, suffixes: dict[str, str]) -> tuple | None:
+    """First and last assessment dates, from a pass over the date column only (batch by batch)."""
+    col = suffixes.get(ASSESSMENT_DATE)
+    if col is None:
+        return None
+    spans = [b.select(parse_dates(pl.col(col)).min().alias("lo"), parse_dates(pl.col(col)).max().alias("hi"))
+             for b in frames]
+    if not spans:
+        return None
+    return pl.concat(spans).select(pl.col("lo").min(), pl.col("hi").max()).row(0)
 
 
 def _context_columns(suffixes: dict[str, str], header: list) -> dict[str, list[str]]:
