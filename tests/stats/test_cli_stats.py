@@ -82,3 +82,13 @@ def test_rows_behind_a_figure(db_url, files):
     assert [f["row"] for f in facts] == [6, 7, 8, 9, 10] and sum(f["value"] for f in facts) == 1547
     assert run("stats", "rows", ref["release"], "a-b", "--db", db_url).exit_code == 2
     assert run("stats", "rows", ref["release"], "999", "--db", db_url).exit_code == 1
+
+
+def test_od_change_between_years(db_url, files):
+    run("stats", "load", files["undesa"], "--db", db_url)
+    r = run("od", "--source", "undesa", "--change-from", "2015", "--top", "2", "--db", db_url, "--json")
+    rows = json.loads(r.stdout)
+    assert [(x["origin"], x["destination"], x["before"], x["after"], x["change"]) for x in rows] == [
+        ("SYR", "TUR", 0.0, 4100.0, 4100.0), ("SYR", "DEU", 250.0, 900.0, 650.0)]
+    assert rows[0]["period"] == "2015->2020"
+    assert run("od", "--source", "undesa", "--net", "--change-from", "2015", "--db", db_url).exit_code == 2

@@ -241,6 +241,7 @@ def od_cmd(
     measure: Annotated[str | None, typer.Option("--measure", help="Source measure, e.g. UNHCR asylum_seekers.")] = None,
     net: Annotated[bool, typer.Option("--net", help="Net flows per country pair instead of gross.")] = False,
     places: Annotated[bool, typer.Option("--places", help="Add names and centroid lat/lon (for flow maps).")] = False,
+    change_from: Annotated[int | None, typer.Option("--change-from", help="Change per corridor since this year.")] = None,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -250,7 +251,9 @@ def od_cmd(
     """
     from datetime import date
 
-    from mobtrack.stats.od import OD_SOURCES, ODError, ODQuery, net_flows, od_matrix, with_places
+    import polars as pl
+
+    from mobtrack.stats.od import OD_SOURCES, ODError, ODQuery, change, net_flows, od_matrix, with_places
 
     if source not in OD_SOURCES:
         fail(f"unknown --source {source!r}; available: {', '.join(sorted(OD_SOURCES))}", code=2)
@@ -258,15 +261,25 @@ def od_cmd(
         dates = [date.fromisoformat(d) if d else None for d in (date_from, date_to)]
     except ValueError as exc:
         fail(f"--from/--to must be YYYY-MM-DD: {exc}", code=2)
+    if net and change_from is not None:
+        fail("--net and --change-from cannot be combined", code=2)
+    whole = net or change_from is not None  # both need every corridor before cutting to the top N
     query = ODQuery(year=year, date_from=dates[0], date_to=dates[1], level=level, country=country,
-                    top=None if net else top, measure=measure)
+                    top=None if whole else top, measure=measure)
     try:
-        frame = od_matrix(_engine(db), source, query)
+        engine = _engine(db)
+        frame = od_matrix(engine, source, query)
+        if change_from is not None:
+            before = od_matrix(engine, source, ODQuery(**{**query.__dict__, "year": change_from}))
     except ODError as exc:
         fail(str(exc), code=1)
     if net:
         frame = net_flows(frame)
-        frame = frame.head(top) if top else frame
+    if change_from is not None:
+        period = frame["period"][0] if len(frame) else year
+        frame = change(before, frame).with_columns(pl.lit(f"{change_from}->{period}").alias("period"))
+    if whole and top:
+        frame = frame.head(top)
     if places:
         frame = with_places(frame)
     if json:
