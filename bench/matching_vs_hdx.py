@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from shared_tests.gazetteer.evaluate import contradicts, true_pcode  # noqa: E402
 from shared_tests.gazetteer.namesets import name_sets  # noqa: E402
@@ -128,6 +129,47 @@ def main() -> None:
         for item, t in scored:
             if ours[item] is not None and ours[item] != t:
                 print("  mobtrack wrong:", item, t, ours[item])
+    typos(gazetteers, levels)
+
+
+def typos(gazetteers, levels, seed: int = 7) -> None:
+    """The same two matchers on misspelt admin2 names (bench/matching_typos.py), within their parent."""
+    import random
+
+    from matching_typos import typo
+
+    from mobtrack.gazetteer.names import name_key
+
+    rng = random.Random(seed)
+    n = ours_ok = ours_wrong = hdx_ok = hdx_wrong = 0
+    t_ours = t_hdx = 0.0
+    for iso3, gaz in gazetteers.items():
+        view = gaz.level(2, None)
+        if view is None:
+            continue
+        cases = []
+        for u in view.units.values():
+            name = typo(u.name, rng)
+            key = name_key(name)
+            if not any(key in o.keys for o in view.units.values() if o.pcode != u.pcode and o.parent == u.parent):
+                cases.append((u.pcode, name, u.parent))
+        t = time.perf_counter()
+        results = match_names(gaz, 2, [c[1] for c in cases], [c[2] for c in cases])
+        t_ours += time.perf_counter() - t
+        t = time.perf_counter()
+        theirs = [levels[2].get_pcode(iso3, name, parent=parent)[0] for _, name, parent in cases]
+        t_hdx += time.perf_counter() - t
+        for (pcode, _, _), r, h in zip(cases, results, theirs, strict=True):
+            n += 1
+            ours_ok += r["pcode"] == pcode
+            ours_wrong += r["pcode"] is not None and r["pcode"] != pcode
+            hdx_ok += h == pcode
+            hdx_wrong += h is not None and h != pcode
+    print(f"\nmisspelt admin2 names (one random typo each, parent given): {n}")
+    print(f"  mobtrack: recovered {ours_ok / n:.2%}, wrong {ours_wrong} ({ours_wrong / n:.2%}), rest to review")
+    print(f"  hdx:      recovered {hdx_ok / n:.2%}, wrong {hdx_wrong} ({hdx_wrong / n:.2%})")
+    print(f"  per name: mobtrack {t_ours / n * 1e6:.0f} us, hdx {t_hdx / n * 1e6:.0f} us; "
+          f"wrong ratio hdx/mobtrack {'inf' if not ours_wrong else f'{hdx_wrong / ours_wrong:.1f}x'}")
 
 
 if __name__ == "__main__":

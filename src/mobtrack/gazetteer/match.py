@@ -191,12 +191,29 @@ def _fuzzy(level: Level, name: str, parent: str | None) -> Match:
         why = "another unit is spelled as closely"
     elif len(name_key(name)) < FUZZY_MIN_LETTERS:
         why = "too short a name to accept a near spelling"
+    elif sibling := _sibling(level, name, top, [p for p, sc in ranked[1:] if sc >= REVIEW_SCORE]):
+        why = f"the word that tells it from {sibling} is misspelt"
     else:
         m = _accept(level, top, "fuzzy", round(score, 1), f"{name!r} ~ {level.units[top].name!r}")
         m.candidates = candidates
         return m
     return Match(status="review", method="fuzzy", score=round(score, 1),
                  detail=f"{name!r} ~ {level.units[top].name!r} ({score:.0f}): {why}", candidates=candidates)
+
+
+def _sibling(level: Level, name: str, top: str, others: list[str]) -> str | None:
+    """A close unit that shares words with the best one ("West Hararge" for "East Hararge") when the
+    query does not spell the words that tell them apart: a typo there ("eWst") is a coin toss."""
+    query = set(fuzzy_form(name).split())
+    for spelling in level.units[top].names:
+        mine = set(fuzzy_form(spelling).split())
+        for other in others:
+            for other_spelling in level.units[other].names:
+                theirs = set(fuzzy_form(other_spelling).split())
+                telling = mine - theirs
+                if mine & theirs and telling and not telling <= query:
+                    return other
+    return None
 
 
 def _contained(name: str, forms: list[str], owners: list[str]) -> list[str]:
