@@ -70,7 +70,8 @@ def trend_chart(series: list[dict], t) -> dict:
         points = [(round(pad + i * step, 1), round(height - 24 - (v - lo) / (hi - lo) * (height - 40), 1))
                   for i, v in enumerate(values) if v is not None]
     payload = {"x": [d.isoformat() if d else None for d in dates], "y": values,
-               "rounds": [r["round"] for r in series], "label": t("People displaced")}
+               "rounds": [r["round"] for r in series], "label": t("People displaced"),
+               "x_label": t("Reporting date")}
     return {"json": json.dumps(payload), "points": " ".join(f"{x},{y}" for x, y in points), "width": width,
             "height": height, "max": max(shown) if shown else None, "rows": series}
 

@@ -68,17 +68,24 @@
       });
       if (xs.length < 2) { return; }
       var svg = fig.querySelector("svg.line");
-      var width = Math.max(fig.clientWidth, 240);
+      var width = Math.max(fig.clientWidth, 200);
+      var lang = document.documentElement.lang;
+      var day = function (t) { return new Date(t * 1000).toLocaleDateString(lang, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }); };
+      var count = function (v) { return v == null ? "–" : v.toLocaleString(lang); };
       var chart = new window.uPlot({
         width: width, height: 220,
         legend: { show: true },
-        series: [{}, { label: d.label, stroke: "#2c7fb8", width: 2, points: { size: 6 }, spanGaps: false }],
-        axes: [{}, { size: 70, values: function (u, vals) { return vals.map(function (v) { return v == null ? "" : v.toLocaleString(document.documentElement.lang); }); } }],
+        series: [{ label: d.x_label, value: function (u, t) { return t == null ? "–" : day(t); } },
+                 { label: d.label, stroke: "#2c7fb8", width: 2, points: { size: 6 }, spanGaps: false,
+                   value: function (u, v) { return count(v); } }],
+        axes: [{ values: function (u, ticks) { return ticks.map(function (t) {
+                   return new Date(t * 1000).toLocaleDateString(lang, { month: "short", year: "2-digit", timeZone: "UTC" }); }); } },
+               { size: 70, values: function (u, vals) { return vals.map(count); } }],
         scales: { y: { range: function (u, min, max) { return [0, max * 1.05 || 1]; } } }
       }, [xs, ys], fig);
       if (svg) { svg.remove(); }
       fig.appendChild(fig.querySelector("figcaption"));
-      window.addEventListener("resize", function () { chart.setSize({ width: Math.max(fig.clientWidth, 240), height: 220 }); });
+      window.addEventListener("resize", function () { chart.setSize({ width: Math.max(fig.clientWidth, 200), height: 220 }); });
     });
   }
 
