@@ -173,3 +173,19 @@ def test_formula_with_a_stored_result_in_a_name_is_still_flagged(tmp_path):
     records, issues, _, _ = read_all(path)
     flagged = [i for i in issues if i.rule == "formula-in-text"]
     assert [(i.row, i.value) for i in flagged] == [(3, '=HYPERLINK("http://example.invalid","Click")')]
+
+
+def test_any_count_written_the_usual_ways_reads_back():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    spellings = [str, "{:,}".format, lambda n: f"{n:,}".replace(",", " "),
+                 lambda n: f"{n:,}".replace(",", "\u00a0"), lambda n: f"{n}.0", lambda n: f"  {n} "]
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.integers(min_value=0, max_value=10**12), st.sampled_from(spellings))
+    def check(n, spell):
+        value, _ = parse_counts(pl.col("r"))
+        assert pl.DataFrame({"r": [spell(n)]}).select(value)["r"][0] == n
+
+    check()
