@@ -114,3 +114,16 @@ def test_repeated_rows_are_not_summed_twice(engine, tmp_path):
         v = conn.execute(select(stats_corridor.c.value).where(
             stats_corridor.c.year == 2020, stats_corridor.c.origin == "SYR", stats_corridor.c.destination == "DEU")).scalar()
     assert v == 900
+
+
+def test_corridors_take_totals_per_category(engine, tmp_path):
+    import polars as pl
+
+    from mobtrack.stats.facts import conform
+    from mobtrack.stats.load import build_corridors
+
+    facts = conform(pl.DataFrame({
+        "row": [2, 3, 4, 5, 6], "year": [2020] * 5, "origin": ["SYR"] * 5, "destination": ["DEU"] * 5,
+        "measure": ["migrant_stock"] * 5, "sex": ["total", "female", "male", "female", "male"],
+        "age": ["0-14", "0-14", "0-14", "15+", "15+"], "value": [10.0, 4.0, 6.0, 1.0, 2.0]}))
+    assert build_corridors(facts).select("value", "facts").row(0) == (13.0, 3)

@@ -60,3 +60,15 @@ def test_names_resolve_and_nonsense_does_not(loaded):
     assert profile(loaded, "Germany")["country"]["code"] == "DEU"
     with pytest.raises(KeyError, match="not a country"):
         profile(loaded, "Atlantis")
+
+
+def test_total_rows_replace_their_own_sexes_only(engine, tmp_path):
+    from mobtrack.stats.load import load_file
+    from tests.stats.conftest import write
+
+    text = ("geo,t,cause,sex,age,n\n"
+            "SYR,2024,conflict,total,all,1000\nSYR,2024,conflict,female,all,400\nSYR,2024,conflict,male,all,600\n"
+            "SYR,2024,disaster,female,all,7\nSYR,2024,disaster,male,all,8\n")
+    load_file(engine, write(tmp_path / "idmc_stocks.csv", text))
+    idps = profile(engine, "SYR")["figures"]["idps"]["idmc"]
+    assert idps["value"] == 1015 and idps["ref"]["rows"] == "2,5-6"

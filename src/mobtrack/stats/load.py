@@ -92,16 +92,20 @@ def content_hash(facts: pl.DataFrame) -> str:
 
 def build_corridors(facts: pl.DataFrame) -> pl.DataFrame:
     """Facts summed per measure, year, origin and destination. Where a source gives a 'total' sex row
-    next to female/male rows, the total is used, so the sexes are not counted twice."""
+    next to female/male rows for the same age, cause and category, only the total counts, so the
+    sexes are not added twice; the groups are then summed."""
     is_total = pl.col("sex") == "total"
+    corridor = ["measure", "year", "origin", "destination"]
     return (
-        facts.group_by("measure", "year", "origin", "destination")
+        facts.group_by(*corridor, "age", "cause", "detail")
         .agg(
             pl.when(is_total.any()).then(pl.col("value").filter(is_total).sum()).otherwise(pl.col("value").sum())
             .alias("value"),
-            pl.when(is_total.any()).then(is_total.sum()).otherwise(pl.len()).cast(pl.Int32).alias("facts"),
+            pl.when(is_total.any()).then(is_total.sum()).otherwise(pl.len()).alias("facts"),
         )
-        .sort("measure", "year", "origin", "destination")
+        .group_by(*corridor)
+        .agg(pl.col("value").sum(), pl.col("facts").sum().cast(pl.Int32))
+        .sort(*corridor)
     )
 
 

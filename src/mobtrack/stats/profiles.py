@@ -41,9 +41,16 @@ TOP_N = 10
 
 
 def _pick(facts: list[tuple]) -> tuple[float, list[int]]:
-    """Sum facts (row, sex, value), using 'total' rows where the source gives them next to the sexes."""
-    totals = [f for f in facts if f[1] == "total"]
-    use = totals or facts
+    """Sum facts (row, sex, value, other, cause, year, detail, age). Where a source gives a 'total' row
+    next to its female/male rows for the same partner, cause, age and year, only the total counts,
+    so the sexes are not added twice; groups without a total add their sexes."""
+    groups: dict[tuple, list[tuple]] = defaultdict(list)
+    for f in facts:
+        groups[f[3:]].append(f)
+    use = []
+    for group in groups.values():
+        totals = [f for f in group if f[1] == "total"]
+        use += totals or group
     return float(sum(f[2] for f in use)), [f[0] for f in use]
 
 
@@ -58,7 +65,7 @@ class ProfileBuilder:
         return self._releases[dataset]
 
     def facts(self, dataset: str, measure: str, side: str, year_rule: str = "latest"):
-        """(release, year, [(row, sex, value, other_country, cause, year, detail)]) for the country on `side`."""
+        """(release, year, [(row, sex, value, other_country, cause, year, detail, age)]) for the country."""
         release = self.release(dataset)
         if release is None:
             return None, None, []
@@ -74,11 +81,12 @@ class ProfileBuilder:
         else:
             year = None
         other = f.origin if side == "destination" else f.destination
-        rows = self.conn.execute(select(f.row, f.sex, f.value, other, f.cause, f.year, f.detail).where(where)).all()
+        rows = self.conn.execute(select(f.row, f.sex, f.value, other, f.cause, f.year, f.detail, f.age)
+                                 .where(where)).all()
         return release, year, rows
 
     def figure(self, name: str, release: Release, year: int, facts: list[tuple]) -> dict:
-        value, rows = _pick([(r[0], r[1], r[2]) for r in facts])
+        value, rows = _pick(facts)
         return {"value": value, "year": year, "source": release.label, "definition": DEFINITIONS[name],
                 "ref": release.ref(rows)}
 
@@ -109,7 +117,7 @@ class ProfileBuilder:
         by_partner: dict[str, list[tuple]] = defaultdict(list)
         for r in by_year[year]:
             by_partner[r[3]].append(r)
-        ranked = sorted(((p, *_pick([(r[0], r[1], r[2]) for r in rs])) for p, rs in by_partner.items()),
+        ranked = sorted(((p, *_pick(rs)) for p, rs in by_partner.items()),
                         key=lambda t: -t[1])[:TOP_N]
         top = {"year": year, "source": release.label, "definition": DEFINITIONS[partners],
                "items": [{"country": p, "name": self.crosswalk.name(p), "value": v, "ref": release.ref(rows)}
