@@ -78,8 +78,11 @@
         series: [{ label: d.x_label, value: function (u, t) { return t == null ? "–" : day(t); } },
                  { label: d.label, stroke: "#2c7fb8", width: 2, points: { size: 6 }, spanGaps: false,
                    value: function (u, v) { return count(v); } }],
-        axes: [{ values: function (u, ticks) { return ticks.map(function (t) {
-                   return new Date(t * 1000).toLocaleDateString(lang, { month: "short", year: "2-digit", timeZone: "UTC" }); }); } },
+        // One tick per round (thinned when they would crowd), labelled in the page's language.
+        axes: [{ splits: function () { var step = Math.ceil(xs.length / Math.max(1, Math.floor(width / 90)));
+                   return xs.filter(function (x, i) { return (xs.length - 1 - i) % step === 0; }); },
+                 values: function (u, ticks) { return ticks.map(function (t) {
+                   return new Date(t * 1000).toLocaleDateString(lang, { day: "numeric", month: "short", year: "2-digit", timeZone: "UTC" }); }); } },
                { size: 70, values: function (u, vals) { return vals.map(count); } }],
         scales: { y: { range: function (u, min, max) { return [0, max * 1.05 || 1]; } } }
       }, [xs, ys], fig);
