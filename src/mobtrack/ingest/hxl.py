@@ -62,6 +62,7 @@ class Layout:
         self.notes: list[str] = []
         self.ignored: list[str] = []
         units_missing = []
+        unused: list[str] = []
         seen: set[tuple] = set()
         for col, raw in tags.items():
             tag = normalise_tag(raw, allow_missing_hash=True)
@@ -85,10 +86,14 @@ class Layout:
                 self.fields[field] = col
             elif vt != "not a count tag":
                 self.ignored.append(f"{label} ({tag}): {vt}")
+            else:
+                unused.append(tag)
         if units_missing:
             self.notes.append(f"no unit attribute (+ind/+hh) on {', '.join(units_missing)}: read as individuals")
         if self.ignored:
             self.notes.append("count columns left out: " + "; ".join(self.ignored))
+        if unused:  # e.g. #date+occurred, #indicator+..., typos such as #poplation+total
+            self.notes.append("tags not used: " + ", ".join(unused))
 
 
 @register
