@@ -252,3 +252,14 @@ def test_grand_total_rows_are_left_out_and_reported(tmp_path):
     records, issues, _, _ = read_all(path)
     assert records.filter((pl.col("unit") == "individuals") & (pl.col("population_group") == "idps"))["value"].sum() == 152
     assert [(i.rule, i.row) for i in issues] == [("total-row", 6)]
+
+
+def test_reporting_date_from_the_file_name_when_the_file_has_none(tmp_path):
+    rows = [[h for h in HEADER[1:]], [t for t in TAGS[1:]], *[r[1:] for r in district_rows()]]
+    path = write_csv(tmp_path / "ken_baseline_round_3_idp_estimation_25_september_2023.csv", rows)
+    records, _, notes, _ = read_all(path)
+    assert {str(d) for d in records["reporting_date"]} == {"2023-09-25"}
+    assert any("taken from the file name" in n and "2023-09-25" in n for n in notes)
+    # a date column wins over the name
+    path = write_csv(tmp_path / "ken_baseline_round_3_25_september_2023.csv", [HEADER, TAGS, *district_rows()])
+    assert {str(d) for d in read_all(path)[0]["reporting_date"]} == {"2024-03-31"}

@@ -280,7 +280,7 @@ def _context(fields: dict[str, str], frame: pl.DataFrame, options: ImportOptions
     for field in ("reporting_date", "period_start", "period_end"):
         if field in fields:
             ctx[field] = parse_dates_repeated(text(fields[field]))
-    given_reporting_date(options, ctx, notes)
+    given_reporting_date(options, ctx, notes, file)
     if "reporting_date" not in ctx:
         notes.append("no reporting date in the file (#date+reported)")
     for field in ("latitude", "longitude"):

@@ -19,7 +19,7 @@ from importlib import resources
 import polars as pl
 
 from mobtrack.ingest.base import ImportOptions
-from mobtrack.ingest.values import parse_round, round_from_name
+from mobtrack.ingest.values import date_from_name, parse_round, round_from_name
 from mobtrack.model.vocab import ASSESSMENT_LABELS, AssessmentType, parse_assessment_type
 from mobtrack.validate.issue import ImportRejected
 
@@ -86,10 +86,16 @@ def country_from_pcodes(columns: dict[str, pl.Expr], sample: pl.DataFrame) -> st
     return None
 
 
-def given_reporting_date(options: ImportOptions, ctx: dict[str, pl.Expr], notes: list[str]) -> None:
-    """Apply a reporting date given by the user (ImportOptions.reporting_date, when the CLI offers it)."""
+def given_reporting_date(options: ImportOptions, ctx: dict[str, pl.Expr], notes: list[str],
+                         file_name: str | None = None) -> None:
+    """Apply a reporting date given by the user (ImportOptions.reporting_date, when the CLI offers it);
+    when neither the user nor the file's columns give one, take a date written in the file name."""
     given = getattr(options, "reporting_date", None)
     if given is None:
+        found = date_from_name(file_name) if file_name and "reporting_date" not in ctx else None
+        if found:
+            ctx["reporting_date"] = pl.lit(found[0], dtype=pl.Date)
+            notes.append(f"reporting date {found[0]} taken from the file name ({found[1]})")
         return
     if isinstance(given, str):
         try:

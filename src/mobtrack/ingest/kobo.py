@@ -222,7 +222,7 @@ class KoboAdapter(Adapter):
             ctx["period_end"] = pl.lit(dates[1])
             ctx["reporting_date"] = pl.lit(dates[1])
             notes.append(f"assessments from {dates[0]} to {dates[1]}: reporting date set to the last day")
-        given_reporting_date(options, ctx, notes)
+        given_reporting_date(options, ctx, notes, file)
         lat = suffixes.get(f"{VILLAGE_GPS}_latitude")
         lon = suffixes.get(f"{VILLAGE_GPS}_longitude")
         if lat and lon:

@@ -290,7 +290,7 @@ def _context(mapping: Mapping, fields: dict[str, str], frame: pl.DataFrame, opti
             ctx[f] = number.cast(pl.Int8, strict=False) if f == "admin_level" else number
         else:
             ctx[f] = e
-    given_reporting_date(options, ctx, notes)
+    given_reporting_date(options, ctx, notes, file)
     if "admin_level" not in ctx:
         ctx["admin_level"] = finest_level({k: v for k, v in ctx.items() if k.startswith(("adm", "site_code", "site_name"))})
     if "reporting_date" not in ctx:

@@ -135,3 +135,40 @@ def round_from_name(name: str) -> int | None:
     stem = name.rsplit(".", 1)[0]
     m = _ROUND_IN_TEXT.search(stem)
     return int(m.group(1)) if m else None
+
+
+# --- dates in file names ------------------------------------------------------------------------
+
+_MONTHS = {m: i for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
+                                       "september", "october", "november", "december"], start=1)}
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+
+
+def date_from_name(name: str) -> tuple[date, str] | None:
+    """A date written in a file name, and how it was read.
+
+    '..._25_september_2023.xlsx' -> 2023-09-25; '..._2023-09-30...' -> 2023-09-30;
+    '..._september_2023...' -> 2023-09-30 (a month alone: its last day, as DTM reports month ends).
+    """
+    import calendar
+
+    stem = name.rsplit(".", 1)[0].lower()
+    sep = r"[_\-. ]"
+    m = re.search(rf"(?<!\d)(\d{{1,2}}){sep}([a-z]+){sep}(\d{{4}})(?!\d)", stem)
+    if m and m.group(2) in _MONTHS:
+        try:
+            return date(int(m.group(3)), _MONTHS[m.group(2)], int(m.group(1))), "day month year"
+        except ValueError:
+            pass
+    m = re.search(rf"(?<!\d)(20\d{{2}}|19\d{{2}}){sep}?(\d{{2}}){sep}?(\d{{2}})(?!\d)", stem)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))), "year month day"
+        except ValueError:
+            pass
+    m = re.search(rf"(?<![a-z])([a-z]+){sep}(\d{{4}})(?!\d)", stem)
+    if m and m.group(1) in _MONTHS:
+        year, month = int(m.group(2)), _MONTHS[m.group(1)]
+        return date(year, month, calendar.monthrange(year, month)[1]), "month year: its last day"
+    return None
