@@ -302,6 +302,8 @@ def _check_agreement(level: Level, m: Match, name: str | None, parent: str | Non
         return
     if name_key(name) in unit.keys or sorted_key(name) in unit.keys:
         return
+    if any(name_key(part) in unit.keys for part in _parts(name)):
+        return  # "Dessalines/Marchandes" for Dessalines
     agree = max((s for _, s, _ in score_names(fuzzy_form(name), [fuzzy_form(n) for n in unit.names])), default=0.0)
     if agree >= NAME_AGREES_SCORE:
         return
