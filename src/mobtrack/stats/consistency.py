@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, func, select
 
 from mobtrack.stats.crosswalk import Crosswalk
+from mobtrack.stats.facts import sum_preferring_totals
 from mobtrack.stats.releases import Release, current_release, releases
 from mobtrack.stats.tables import stats_corridor, stats_fact
 
@@ -50,15 +51,23 @@ def register_check(name: str, fn: Check, description: str) -> None:
 
 def _by_country(conn: Connection, release: Release, measure: str, side: str = "destination",
                 cause: str | None = None, table=stats_fact) -> pl.DataFrame:
-    """Per country and year. Facts are summed as they are (the IDP tables have no 'total' rows beside
-    their sex rows); migrant stocks come from stats_corridor, where that choice was made at load."""
+    """Per country and year. Migrant stocks come from stats_corridor (summed at load); facts are summed
+    here with the same rule, a 'total' row replacing the sex rows of its own category."""
     t = table.c
     col = t.destination if side == "destination" else t.origin
     where = (t.release_id == release.id) & (t.measure == measure)
     if cause is not None:
         where = where & (t.cause == cause)
-    rows = conn.execute(select(col, t.year, func.sum(t.value)).where(where).group_by(col, t.year)).all()
-    return pl.DataFrame(rows, schema={"country": pl.String, "year": pl.Int32, "value": pl.Float64}, orient="row")
+    schema = {"country": pl.String, "year": pl.Int32, "value": pl.Float64}
+    if table is stats_corridor:
+        rows = conn.execute(select(col, t.year, func.sum(t.value)).where(where).group_by(col, t.year)).all()
+        return pl.DataFrame(rows, schema=schema, orient="row")
+    rows = conn.execute(select(col, t.year, t.sex, t.age, t.cause, t.detail, t.origin, t.destination, t.value)
+                        .where(where)).all()
+    facts = pl.DataFrame(rows, orient="row", schema={
+        "country": pl.String, "year": pl.Int32, "sex": pl.String, "age": pl.String, "cause": pl.String,
+        "detail": pl.String, "origin": pl.String, "destination": pl.String, "value": pl.Float64})
+    return sum_preferring_totals(facts, ["country", "year"]).select(list(schema))
 
 
 def _pair(check: str, a: pl.DataFrame, b: pl.DataFrame, a_label: str, b_label: str, why: str) -> CheckResult:

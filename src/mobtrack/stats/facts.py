@@ -182,3 +182,20 @@ def reject_duplicates(facts: pl.DataFrame, file: str) -> tuple[pl.DataFrame, lis
         for row, first, value in grouped.filter(conflict).select("row", "_first", "value").iter_rows()
     ]
     return grouped.filter(~repeat & ~conflict).drop("_n", "_values", "_first"), issues
+
+
+def sum_preferring_totals(facts: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Sum `value` per `keys`. Where a source gives a 'total' sex row next to female/male rows for the
+    same age, cause and category, only the total counts, so the sexes are not added twice."""
+    is_total = pl.col("sex") == "total"
+    within = [c for c in ("measure", "year", "origin", "destination", "age", "cause", "detail")
+              if c in facts.columns and c not in keys]
+    return (
+        facts.group_by(*keys, *within)
+        .agg(pl.when(is_total.any()).then(pl.col("value").filter(is_total).sum()).otherwise(pl.col("value").sum())
+             .alias("value"),
+             pl.when(is_total.any()).then(is_total.sum()).otherwise(pl.len()).alias("facts"))
+        .group_by(*keys)
+        .agg(pl.col("value").sum(), pl.col("facts").sum().cast(pl.Int32))
+        .sort(*keys)
+    )

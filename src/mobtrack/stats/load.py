@@ -22,7 +22,7 @@ from mobtrack.model.vocab import Severity
 from mobtrack.stats import idmc, undesa, unhcr, worldbank
 from mobtrack.stats.bulk import insert_frame
 from mobtrack.stats.crosswalk import Crosswalk
-from mobtrack.stats.facts import LoadError, Parsed, reject_duplicates
+from mobtrack.stats.facts import LoadError, Parsed, reject_duplicates, sum_preferring_totals
 from mobtrack.stats.tables import stats_corridor, stats_fact, stats_release
 from mobtrack.store.schema import issue, source_file
 from mobtrack.validate.issue import Issue
@@ -91,22 +91,8 @@ def content_hash(facts: pl.DataFrame) -> str:
 
 
 def build_corridors(facts: pl.DataFrame) -> pl.DataFrame:
-    """Facts summed per measure, year, origin and destination. Where a source gives a 'total' sex row
-    next to female/male rows for the same age, cause and category, only the total counts, so the
-    sexes are not added twice; the groups are then summed."""
-    is_total = pl.col("sex") == "total"
-    corridor = ["measure", "year", "origin", "destination"]
-    return (
-        facts.group_by(*corridor, "age", "cause", "detail")
-        .agg(
-            pl.when(is_total.any()).then(pl.col("value").filter(is_total).sum()).otherwise(pl.col("value").sum())
-            .alias("value"),
-            pl.when(is_total.any()).then(is_total.sum()).otherwise(pl.len()).alias("facts"),
-        )
-        .group_by(*corridor)
-        .agg(pl.col("value").sum(), pl.col("facts").sum().cast(pl.Int32))
-        .sort(*corridor)
-    )
+    """Facts summed per measure, year, origin and destination (totals preferred over their sexes)."""
+    return sum_preferring_totals(facts, ["measure", "year", "origin", "destination"])
 
 
 def _current(conn, dataset: str, edition: str | None = None):
