@@ -24,6 +24,8 @@ def figure(records: pl.DataFrame, group: str, unit: str, role: str = "total") ->
         ("#affected\t+idps\t+hh", "#affected+idps+hh"),
         ("#adm1+Name", "#adm1+name"),
         ("not a tag", None),
+        ("# of IDP households", None),  # a header, not a tag
+        ("# EST IDPs", None),
     ],
 )
 def test_tag_variants_normalise(raw, expected):

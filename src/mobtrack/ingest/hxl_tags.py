@@ -26,8 +26,9 @@ def normalise_tag(cell: str | None, *, allow_missing_hash: bool = False) -> str 
     """'#adm1 +Name' -> '#adm1+name'; None when the cell is not a hashtag spec."""
     if cell is None:
         return None
-    text = re.sub(r"\s+", "", str(cell)).lower()
-    if not text:
+    # spaces and tabs around '#' and '+' are tolerated; a space inside a word is a header like "# of IDPs"
+    text = re.sub(r"\s*([#+])\s*", r"\1", str(cell).strip()).lower()
+    if not text or re.search(r"\s", text):
         return None
     if not text.startswith("#"):
         if not (allow_missing_hash and "+" in text and _TAG_LIKE.match(text)):
