@@ -42,6 +42,8 @@ def test_value_tags_carry_group_unit_and_disaggregation():
     assert value_tag("#affected+idps+ind+camp").shelter_type == "camp"
     # attributes we do not understand are refused, not guessed
     assert isinstance(value_tag("#affected+idps+ind+weird"), str)
+    assert isinstance(value_tag("#affected+idps+ind+new"), str)  # a flow (new arrivals), not the stock
+    assert isinstance(value_tag("#affected+idps+returnees+ind"), str)  # which group? not guessed
 
 
 def test_workbook_with_title_rows_and_notes_sheet(tmp_path):

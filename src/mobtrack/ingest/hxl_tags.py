@@ -70,7 +70,7 @@ _SHELTER = {"camp": "camp", "camps": "camp", "collective": "collective_centre", 
             "selfsettled": "self_settled", "self_settled": "self_settled", "noshelter": "no_shelter",
             "open_air": "no_shelter", "openair": "no_shelter"}
 # Attributes that say nothing about what is counted (source, language, status of the figure).
-_NEUTRAL = {"num", "number", "estimated", "est", "present", "current", "total", "all", "new", "reported", "i_en", "i_fr"}
+_NEUTRAL = {"num", "number", "estimated", "est", "present", "current", "total", "all", "reported", "i_en", "i_fr"}
 
 
 @dataclass(frozen=True)
