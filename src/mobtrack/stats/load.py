@@ -10,12 +10,13 @@ A corrected file of the same dataset and edition supersedes the earlier release,
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 
 from mobtrack.ingest.base import SourceFile
 from mobtrack.model.vocab import Severity
@@ -137,6 +138,10 @@ def load_file(engine: Engine, path: Path, source: str | None = None, year: int |
     digest = content_hash(parsed.facts)
     now = datetime.now(UTC)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two loads of the same dataset at once would both find no current release and both
+            # insert; the lock makes the second wait and then see the first one's release.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(parsed.dataset.encode())})
         current = _current(conn, parsed.dataset, parsed.edition)
         same = [r for r in current if r["content_hash"] == digest]
         if same:
