@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 
 from mobtrack.store.schema import location, operation
 from mobtrack.web.services import catalogue, protection
-from mobtrack.web.services.data import observations_of
+from mobtrack.web.services.data import observations_of, places_of
 from mobtrack.web.services.principal import Principal
 
 NOT_AVAILABLE = "Not available"  # how IOM writes an unknown origin
@@ -34,12 +34,42 @@ def country_name(conn: Connection, iso3: str) -> str:
     return stored or iso3
 
 
-def _cells(conn: Connection, rounds: pl.DataFrame, level: int) -> pl.DataFrame:
+def _rolled_up(obs: pl.DataFrame, places: pl.DataFrame, level: int) -> pl.DataFrame:
+    """A round stored only below `level` (e.g. admin3 assessments): its values summed to their
+    level-`level` ancestors, with the official names, so /admin2 answers for it too."""
+    deeper = obs.filter(pl.col("admin_level") > level, pl.col("location_id").is_not_null())
+    if deeper.is_empty():
+        return deeper
+    mapped = protection._ancestors(deeper.select("location_id").unique(), places, list(range(0, 6)))
+    mapped = mapped.filter(~pl.col(f"l{level}").str.starts_with(protection.GAP)).select(
+        "location_id", pl.col(f"l{level}").cast(pl.Int64).alias("_at"),
+        # the admin1 a row names: its ancestor for admin2 rows, itself for admin1 rows, none for admin0
+        (pl.col("l1") if level >= 1 else pl.lit(None, pl.String)).alias("_l1"))
+    names = places.select(pl.col("id").cast(pl.String).alias("_l1"), pl.col("pcode").alias("_p1"),
+                          pl.col("name").alias("_n1"))
+    own = places.select(pl.col("id").alias("_at"), pl.col("pcode").alias("_pc"), pl.col("name").alias("_nm"))
+    grouped = (deeper.join(mapped, on="location_id").join(names, on="_l1", how="left").join(own, on="_at", how="left")
+               .group_by("_p1", "_n1", "_pc", "_nm", "role", "sex", "age_band", "reason", "origin_pcode",
+                         "origin_name", "population_group", "unit")
+               .agg(pl.col("value").sum(), pl.col("source_row").min()))
+    return grouped.with_columns(
+        pl.col("_p1").alias("adm1_pcode"), pl.col("_n1").alias("adm1_name"),
+        (pl.col("_pc") if level == 2 else pl.lit(None, pl.String)).alias("adm2_pcode"),
+        (pl.col("_nm") if level == 2 else pl.lit(None, pl.String)).alias("adm2_name"),
+    ).drop("_p1", "_n1", "_pc", "_nm")
+
+
+def _cells(conn: Connection, rounds: pl.DataFrame, level: int, places: pl.DataFrame) -> pl.DataFrame:
     """Stored cells of every round at `level`: keys, round, value, males, females."""
     parts = []
     for r in rounds.iter_rows(named=True):
-        obs = observations_of(conn, r["version_id"]).filter(
-            pl.col("admin_level") == level, pl.col("population_group") == "idps", pl.col("unit") == "individuals")
+        stored = observations_of(conn, r["version_id"]).filter(pl.col("population_group") == "idps",
+                                                               pl.col("unit") == "individuals")
+        obs = stored.filter(pl.col("admin_level") == level)
+        if obs.is_empty():
+            obs = _rolled_up(stored, places, level)
+            if obs.is_empty():
+                continue
         headline = obs.filter(pl.col("role") != "breakdown").select(*KEYS, "value", "source_row")
         sexes = (obs.filter(pl.col("role") == "breakdown", pl.col("sex").is_in(["male", "female"]),
                             pl.col("age_band").is_null())
@@ -111,7 +141,7 @@ def rows(conn: Connection, principal: Principal, level: int, params: dict) -> li
         visible = catalogue.rounds(conn, view)
         for kind in visible["assessment_type"].unique().sort().to_list():
             family = visible.filter(pl.col("assessment_type") == kind)
-            cells = _cells(conn, family, level)
+            cells = _cells(conn, family, level, places_of(conn, iso3))
             if cells.is_empty():
                 continue
             if not view.unprotected:
