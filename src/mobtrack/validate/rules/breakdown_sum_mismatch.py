@@ -46,18 +46,20 @@ class BreakdownSumMismatch(RoundRule):
         # the shape (which dimensions a breakdown row fills) as a bit mask: cheap to compute and group on
         shape = pl.sum_horizontal([pl.col(d).is_not_null().cast(pl.UInt8) * (1 << i) for i, d in enumerate(shape_dims)])
         breakdowns = keyed.filter(role == "breakdown").with_columns(shape.alias("_shape"))
+        # one lazy plan: Polars runs the independent aggregations below in parallel
+        lazy = keyed.lazy()
         group_key = parent_key + ["_shape"]
         groups = (
-            breakdowns.group_by(group_key)
+            breakdowns.lazy().group_by(group_key)
             .agg(pl.col("value").sum().alias("breakdown_sum"), pl.col("value").is_null().any().alias("_gap"),
                  pl.col("source_sheet").first().alias("_bd_sheet"), pl.col("source_row").first().alias("_bd_row"),
                  pl.col("source_column").first().alias("_bd_column"), pl.col("_order").first())
             .filter(~pl.col("_gap"))
         )
         cols = ("value", "source_sheet", "source_row", "source_column")
-        parts = keyed.filter(role == "part").group_by(parent_key).agg(pl.col(c).first().alias(f"_part_{c}") for c in cols)
-        totals = keyed.filter(role == "total").group_by(cell).agg(pl.col(c).first().alias(f"_total_{c}") for c in cols)
-        parts_sum = (keyed.filter(role == "part").group_by(cell)
+        parts = lazy.filter(role == "part").group_by(parent_key).agg(pl.col(c).first().alias(f"_part_{c}") for c in cols)
+        totals = lazy.filter(role == "total").group_by(cell).agg(pl.col(c).first().alias(f"_total_{c}") for c in cols)
+        parts_sum = (lazy.filter(role == "part").group_by(cell)
                      .agg(pl.col("value").sum().alias("_parts_sum"), pl.col("value").is_null().any().alias("_pgap")))
         whole = pl.all_horizontal([pl.col(d).is_null() for d in part_dims]) if part_dims else pl.lit(True)
         joined = (groups.join(parts, on=parent_key, how="left", nulls_equal=True)
@@ -84,7 +86,7 @@ class BreakdownSumMismatch(RoundRule):
         ).filter(pl.col("parent_value").is_not_null())
         difference = pl.col("breakdown_sum") - pl.col("parent_value")
         bad = resolved.filter(exceeds(difference, pl.col("parent_value"), self.setting(ctx, "sum_tolerance"),
-                                      self.setting(ctx, "sum_tolerance_ratio"))).sort("_order")
+                                      self.setting(ctx, "sum_tolerance_ratio"))).sort("_order").collect()
         if bad.height == 0:
             return pl.DataFrame(schema=_EMPTY)
         bad = bad.join(member_rows(breakdowns, bad, group_key, ctx.max_issues), on=group_key, how="left",

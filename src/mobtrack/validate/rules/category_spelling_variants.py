@@ -7,7 +7,8 @@ import polars as pl
 from mobtrack.model.vocab import Severity
 from mobtrack.validate import RoundRule, RuleContext, Setting, rule
 
-DEFAULT_COLUMNS = ["reason", "shelter_type", "site_type", "sex", "age_band", "displacement_period"]
+DEFAULT_COLUMNS = ["reason", "shelter_type", "site_type", "sex", "age_band", "displacement_period", "nationality",
+                   "transport", "direction"]
 
 
 def spelling_key(col: str) -> pl.Expr:
@@ -20,7 +21,8 @@ def spelling_key(col: str) -> pl.Expr:
 class CategorySpellingVariants(RoundRule):
     slug = "category-spelling-variants"
     severity = Severity.WARNING  # each variant becomes its own category in every breakdown and chart
-    description = ("A category column (reason, shelter/site type, sex, age band, displacement period) spells "
+    description = ("A category column (reason, shelter/site type, sex, age band, displacement period, and for "
+                   "flows nationality, transport, direction) spells "
                    "one value in several ways that differ only in case, accents or spacing, within one file. "
                    "Reported once per variant, at its first row, naming the other variants.")
     message = "{column} {value!r} ({count:,} rows) is also written {others} in this file"
