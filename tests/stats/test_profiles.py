@@ -18,6 +18,7 @@ def test_immigrants_emigrants_and_partners(loaded):
     assert imm["source"] == "UN DESA International Migrant Stock 2020" and imm["definition"]
     assert imm["basis"] == "B+R"
     assert [(s["year"], s["value"]) for s in f["immigrant_stock_trend"]["series"]] == [(2015, 870), (2020, 1547)]
+    assert (f["immigrant_stock_trend"]["series"][1]["change"], f["immigrant_stock_trend"]["series"][1]["change_pct"]) == (677, 77.8)
     assert [(i["country"], i["value"]) for i in f["top_origins"]["items"]] == [("SYR", 900), ("TUR", 640), ("UNK", 7)]
     assert f["top_origins"]["items"][0]["ref"]["rows"] == "6-7"
     assert (f["emigrant_stock"]["value"], f["emigrant_stock"]["ref"]["rows"]) == (85, "13-14")

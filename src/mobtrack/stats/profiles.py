@@ -111,14 +111,18 @@ class ProfileBuilder:
             # How the destination counted its migrants changes what the figure means (B: born abroad,
             # C: foreign citizens, R: refugees added, I: imputed), so the figure says it.
             total["basis"] = "/".join(sorted({r[6] for r in by_year[year] if r[6]})) or None
-        trend = {"source": release.label, "definition": DEFINITIONS[name] + " Every year the source publishes.",
-                 "series": [{"year": y, **{k: v for k, v in self.figure(name, release, y, by_year[y]).items()
-                                           if k in ("value", "ref")}} for y in years]}
+        series = [{"year": y, **{k: v for k, v in self.figure(name, release, y, by_year[y]).items()
+                                 if k in ("value", "ref")}} for y in years]
+        for before, after in zip(series, series[1:], strict=False):
+            after["change"] = after["value"] - before["value"]
+            after["change_pct"] = round(after["change"] / before["value"] * 100, 1) if before["value"] else None
+        trend = {"source": release.label, "series": series,
+                 "definition": DEFINITIONS[name] + " Every year the source publishes; change since the previous one."}
         by_partner: dict[str, list[tuple]] = defaultdict(list)
         for r in by_year[year]:
             by_partner[r[3]].append(r)
         ranked = sorted(((p, *_pick(rs)) for p, rs in by_partner.items()),
-                        key=lambda t: -t[1])[:TOP_N]
+                        key=lambda t: (-t[1], t[0]))[:TOP_N]
         top = {"year": year, "source": release.label, "definition": DEFINITIONS[partners],
                "items": [{"country": p, "name": self.crosswalk.name(p), "value": v, "ref": release.ref(rows)}
                          for p, v, rows in ranked]}
