@@ -24,7 +24,15 @@ from mobtrack.ingest.cells import ValueColumn, finest_level, melt
 from mobtrack.ingest.hxl_tags import context_field, is_hxl_row, normalise_tag, value_column, value_tag
 from mobtrack.ingest.identity import given_reporting_date, resolve
 from mobtrack.ingest.place_checks import decide_split, fix_swaps, sites_below_admin
-from mobtrack.ingest.safety import check_size, check_xlsx, formula_cells, head_text, looks_like_xlsx, utf8_csv
+from mobtrack.ingest.safety import (
+    check_size,
+    check_xlsx,
+    encoding_note,
+    formula_cells,
+    head_text,
+    looks_like_xlsx,
+    utf8_csv,
+)
 from mobtrack.ingest.tables import (
     ROW,
     Sheet,
@@ -185,7 +193,7 @@ class HxlAdapter(Adapter):
             layout = self._layout(head, hxl_at)
             notes = [f"HXL hashtag row is row {hxl_at + 1}"]
             if encoding != "utf-8":
-                notes.append(f"read as {encoding}")
+                notes.append(encoding_note(encoding))
             width = head.width - 1
             batches = stream_csv(path, sep, hxl_at + 1, width, options.batch_rows)
             yield from self._batches(source, options, layout, batches, None, notes, [])

@@ -26,7 +26,7 @@ from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
 from mobtrack.ingest.cells import ValueColumn, finest_level, melt
 from mobtrack.ingest.identity import given_reporting_date, resolve
-from mobtrack.ingest.safety import check_size, check_xlsx, head_text, looks_like_xlsx, utf8_csv
+from mobtrack.ingest.safety import check_size, check_xlsx, encoding_note, head_text, looks_like_xlsx, utf8_csv
 from mobtrack.ingest.tables import (
     ROW,
     read_csv_head,
@@ -170,7 +170,7 @@ class KoboAdapter(Adapter):
                 sep = sniff_separator(fh.read(65536).decode("utf-8", "replace"))
             head = read_csv_head(path, sep, 2)
             header = [head[c][0] for c in head.columns if c != ROW]
-            notes = [f"read as {encoding}"] if encoding != "utf-8" else []
+            notes = [encoding_note(encoding)] if encoding != "utf-8" else []
             yield from self._records(source, options, header,
                                      lambda: stream_csv(path, sep, 1, len(header), options.batch_rows), None, notes)
 

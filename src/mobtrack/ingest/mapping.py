@@ -32,7 +32,14 @@ from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
 from mobtrack.ingest.cells import DIMENSIONS, ValueColumn, finest_level, melt
 from mobtrack.ingest.identity import given_reporting_date, resolve
 from mobtrack.ingest.place_checks import decide_split, fix_swaps
-from mobtrack.ingest.safety import check_size, check_xlsx, formula_cells, looks_like_xlsx, utf8_csv
+from mobtrack.ingest.safety import (
+    check_size,
+    check_xlsx,
+    encoding_note,
+    formula_cells,
+    looks_like_xlsx,
+    utf8_csv,
+)
 from mobtrack.ingest.tables import (
     ROW,
     read_csv_head,
@@ -165,7 +172,7 @@ class MappingAdapter(Adapter):
             columns = _resolve_columns(head, header_at, mapping, source.name)
             notes = [f"read with the mapping {Path(options.mapping).name}, column names on row {header_at + 1}"]
             if encoding != "utf-8":
-                notes.append(f"read as {encoding}")
+                notes.append(encoding_note(encoding))
             batches = stream_csv(path, sep, header_at + 1, head.width - 1, options.batch_rows)
             yield from self._batches(source, options, mapping, columns, batches, None, notes)
 

@@ -215,6 +215,14 @@ def detect_encoding(head: bytes) -> tuple[str, int]:
     return "cp1252", 0
 
 
+def encoding_note(encoding: str) -> str:
+    """What the import notes say about a file that was not plain UTF-8."""
+    if encoding == "cp1252":
+        return ("read as cp1252 (Windows Western European): the file is not UTF-8; if names with accents or "
+                "non-Latin scripts look wrong, save it as UTF-8 CSV and import it again")
+    return f"read as {encoding}"
+
+
 def head_text(head: bytes) -> str:
     encoding, bom = detect_encoding(head)
     return head[bom:].decode(encoding.replace("-sig", ""), errors="replace")
