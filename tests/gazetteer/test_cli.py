@@ -55,6 +55,7 @@ def test_load_review_decide(db_url, tmp_path):
     assert version["country"] == "TCD" and version["units"] == {"0": 1, "1": 2, "2": 3}
     again = runner.invoke(app, ["gazetteer", "load", str(path), "--version-name", "COD 2024", "--db", db_url, "--json"])
     assert json.loads(again.stdout)[0]["status"] == "unchanged"
+    assert json.loads(again.stdout)[0]["units"] == {"0": 1, "1": 2, "2": 3}
 
     names = tmp_path / "names.csv"
     names.write_text("name,parent\nLac,\nMamdi Nord,TCD07\n")

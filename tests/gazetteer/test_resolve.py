@@ -121,3 +121,8 @@ def test_swapped_name_and_code_columns(loaded):
 def test_resolves_without_initialised_gazetteer(engine):
     recs = _records(admin_level=[1], adm1_pcode=["TD07"])
     assert _resolve(engine, recs).records["location_pcode"][0] == "TD07"
+
+
+def test_empty_batch(loaded):
+    out = _resolve(loaded, _records(admin_level=[1]).head(0))
+    assert out.records.height == 0 and "location_id" in out.records.columns and out.issues == []

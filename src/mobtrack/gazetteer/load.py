@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from mobtrack.gazetteer.readers import UNIT_SCHEMA, GazetteerFileError, read_units, units_from_long
 from mobtrack.store.schema import boundary_version, location
@@ -179,7 +179,11 @@ def load_paths(conn: Connection, paths: list[Path], *, country_iso3: str | None 
                 raise GazetteerFileError(
                     f"{iso3}: a boundary version named {name!r} already exists with other content; "
                     "give another --version-name")
-            results.append(_summary(iso3, name, "unchanged", vid, part))
+            stored = conn.execute(select(location.c.admin_level, func.count()).where(
+                location.c.boundary_version_id == vid).group_by(location.c.admin_level)).all()
+            summary = _summary(iso3, name, "unchanged", vid, part)
+            summary.units = {int(lvl): int(n) for lvl, n in sorted(stored)}
+            results.append(summary)
         else:
             fresh.append(part)
     if fresh:

@@ -88,6 +88,8 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
         memo.table = added if memo.table is None else pl.concat([memo.table, added])
 
     base = records.drop([c for c in OUT_SCHEMA if c in records.columns])
+    if memo.table is None:  # an empty batch
+        return Resolution(base.with_columns(pl.lit(None, t).alias(c) for c, t in OUT_SCHEMA.items()), swap_issues)
     joined = base.join(memo.table, on=PLACE_COLUMNS, how="left", nulls_equal=True, maintain_order="left")
     tx = _IN_TRANSACTION.setdefault(conn.get_nested_transaction() or conn.get_transaction(), {})
     ids = _source_ids(conn, iso3, memo, joined, tx)
