@@ -137,7 +137,7 @@ class HxlAdapter(Adapter):
         if hxl_at is None:  # only when --sheet named a sheet without tags
             raise ImportRejected(f"{source.name}: sheet {chosen!r} has no HXL hashtag row; "
                                  "import it with --format mapping --mapping FILE.yaml")
-        layout = self._layout(grid, hxl_at)
+        layout = self._layout(grid, hxl_at, source.name)
         data = grid.slice(hxl_at + 1)
         data, issues = _apply_formulas(data, sheet, layout, source.name)
         typed = text_typed_columns(source.path, chosen, hxl_at, [v.column for v in layout.values])
@@ -190,7 +190,7 @@ class HxlAdapter(Adapter):
             if hxl_at is None:
                 raise ImportRejected(f"{source.name}: no HXL hashtag row in the first {HEAD_ROWS} rows; "
                                      "import it with --format mapping --mapping FILE.yaml")
-            layout = self._layout(head, hxl_at)
+            layout = self._layout(head, hxl_at, source.name)
             notes = [f"HXL hashtag row is row {hxl_at + 1}"]
             if encoding != "utf-8":
                 notes.append(encoding_note(encoding))
@@ -200,14 +200,15 @@ class HxlAdapter(Adapter):
 
     # --- shared ---------------------------------------------------------------------------------
 
-    def _layout(self, grid: pl.DataFrame, hxl_at: int) -> Layout:
+    def _layout(self, grid: pl.DataFrame, hxl_at: int, file: str) -> Layout:
         cols = [c for c in grid.columns if c != ROW]
         tags = {c: grid[c][hxl_at] for c in cols}
         headers = {c: grid[c][hxl_at - 1] if hxl_at > 0 else None for c in cols}
         layout = Layout(tags, headers)
         if not layout.values:
             raise ImportRejected(
-                "the HXL row has no count column that can be read (#affected+idps+ind, #affected+returnees+hh ...)"
+                f"{file}: the HXL row has no count column that can be read (#affected+idps+ind, "
+                "#affected+returnees+hh ...)"
                 + (f"; set aside: {'; '.join(layout.ignored)}" if layout.ignored else "")
             )
         return layout
