@@ -189,3 +189,18 @@ def test_any_count_written_the_usual_ways_reads_back():
         assert pl.DataFrame({"r": [spell(n)]}).select(value)["r"][0] == n
 
     check()
+
+
+def test_streamed_csv_blocks_never_cut_inside_a_quoted_value(tmp_path):
+    from mobtrack.ingest.tables import stream_csv
+
+    path = tmp_path / "multiline.csv"
+    lines = ["name,value"] + [f'"Site {i}, block ""A""\nsecond line",{i}' for i in range(8000)]
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 3 * 65536  # several blocks
+    batches = list(stream_csv(path, ",", 1, 2, 1000))
+    assert len(batches) >= 8 and max(b.height for b in batches) <= 1000
+    frame = pl.concat(batches)
+    assert frame["c1"].cast(pl.Int64).to_list() == list(range(8000))
+    assert frame["c0"][7999] == 'Site 7999, block "A"\nsecond line'
+    assert frame["_row"].to_list() == list(range(2, 8002))  # record numbers, as a spreadsheet shows them
