@@ -32,6 +32,17 @@ def test_tag_variants_normalise(raw, expected):
     assert normalise_tag(raw) == expected
 
 
+def test_context_tags():
+    from mobtrack.ingest.hxl_tags import context_field
+
+    assert context_field("#date+reported") == "reporting_date"
+    assert context_field("#date+year+reported") is None
+    assert context_field("#adm2+code+origin") == "origin2_pcode"
+    assert context_field("#adm1+name+i_ar") is None
+    assert context_field("#meta+round") == context_field("#round+code") == "round_number"
+    assert context_field("#cause+displacement+conflict+bool") is None
+
+
 def test_value_tags_carry_group_unit_and_disaggregation():
     girls = value_tag("#affected+idps+ind+f+children")
     assert (girls.group, girls.unit, girls.sex, girls.age_band) == ("idps", "individuals", "female", "children")

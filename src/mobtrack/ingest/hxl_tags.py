@@ -172,6 +172,8 @@ def context_field(tag: str) -> str | None:
             return "longitude"
         return None
     if head == "date":
+        if a & {"year", "month", "day", "quarter", "week"}:
+            return None  # a part of a date (#date+year+reported), not the date itself
         if "reported" in a or not a:
             return "reporting_date"
         if "start" in a:
