@@ -28,3 +28,22 @@ def test_checks_without_their_sources_are_skipped(engine):
 def test_unknown_check(loaded):
     with pytest.raises(KeyError, match="unknown check"):
         consistency(loaded, ["made_up"])
+
+
+def test_a_dtm_check_plugs_in(loaded, monkeypatch):
+    import polars as pl
+
+    from mobtrack.stats import consistency as module
+    from mobtrack.stats.consistency import CheckResult, register_check
+
+    monkeypatch.setattr(module, "CHECKS", dict(module.CHECKS))
+
+    def dtm_vs_idmc(conn):
+        dtm = pl.DataFrame({"country": ["SYR"], "year": [2024], "value": [6000.0]})
+        idmc = pl.DataFrame({"country": ["SYR"], "year": [2024], "value": [7100.0]})
+        return module.compare("dtm_vs_idmc", dtm, idmc, "DTM admin 0", "IDMC", "different dates and coverage")
+
+    register_check("dtm_vs_idmc", dtm_vs_idmc, "DTM latest admin-0 IDPs vs IDMC")
+    out = consistency(loaded, ["dtm_vs_idmc"])
+    assert isinstance(dtm_vs_idmc(None), CheckResult)
+    assert [(r["country"], r["gap"], r["gap_pct"]) for r in out["rows"]] == [("SYR", -1100.0, -15.49)]

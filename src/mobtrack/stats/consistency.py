@@ -70,7 +70,8 @@ def _by_country(conn: Connection, release: Release, measure: str, side: str = "d
     return sum_preferring_totals(facts, ["country", "year"]).select(list(schema))
 
 
-def _pair(check: str, a: pl.DataFrame, b: pl.DataFrame, a_label: str, b_label: str, why: str) -> CheckResult:
+def compare(check: str, a: pl.DataFrame, b: pl.DataFrame, a_label: str, b_label: str, why: str) -> CheckResult:
+    """Pair two {country, year, value} frames; what a check (built in or plugged in) returns."""
     joined = a.rename({"value": "a_value"}).join(b.rename({"value": "b_value"}), on=["country", "year"], how="full",
                                                   coalesce=True)
     both = joined.filter(pl.col("a_value").is_not_null() & pl.col("b_value").is_not_null())
@@ -85,7 +86,7 @@ def unhcr_idmc_vs_idmc(conn: Connection) -> CheckResult | None:
     a, b = current_release(conn, "unhcr_idmc"), current_release(conn, "idmc_stock")
     if a is None or b is None:
         return None
-    return _pair("unhcr_idmc_vs_idmc", _by_country(conn, a, "idps"), _by_country(conn, b, "idps", cause="conflict"),
+    return compare("unhcr_idmc_vs_idmc", _by_country(conn, a, "idps"), _by_country(conn, b, "idps", cause="conflict"),
                  a.label, b.label + " (conflict)",
                  "UNHCR republishes IDMC's conflict IDP stock; a gap means one side was revised after the other "
                  "was published, or UNHCR rounded it.")
@@ -95,7 +96,7 @@ def unhcr_idps_vs_idmc(conn: Connection) -> CheckResult | None:
     a, b = current_release(conn, "unhcr_population"), current_release(conn, "idmc_stock")
     if a is None or b is None:
         return None
-    return _pair("unhcr_idps_vs_idmc", _by_country(conn, a, "idps"), _by_country(conn, b, "idps", cause="conflict"),
+    return compare("unhcr_idps_vs_idmc", _by_country(conn, a, "idps"), _by_country(conn, b, "idps", cause="conflict"),
                  a.label + " (IDPs of concern)", b.label + " (conflict)",
                  "UNHCR counts IDPs it protects or assists (its own operations' figures); IDMC estimates all "
                  "conflict IDPs. UNHCR's figure is usually smaller and is not meant to be a national total.")
@@ -108,7 +109,7 @@ def undesa_revisions(conn: Connection) -> CheckResult | None:
     new, old = editions[-1], editions[-2]
     a = _by_country(conn, new, "migrant_stock", table=stats_corridor)
     b = _by_country(conn, old, "migrant_stock", table=stats_corridor)
-    return _pair("undesa_revisions", a, b, new.label, old.label,
+    return compare("undesa_revisions", a, b, new.label, old.label,
                  "UN DESA re-estimates past years in each revision (new censuses, refugee counts); the gap is "
                  "the revision of the immigrant stock for the same country and year.")
 
@@ -131,7 +132,7 @@ def worldbank_vs_undesa(conn: Connection) -> CheckResult | None:
         out.append(both.select("country", pl.lit(year, dtype=pl.Int32).alias("year"),
                                (pl.col("value") + frac * (pl.col("value_hi") - pl.col("value"))).alias("value")))
     interpolated = pl.concat(out) if out else desa.head(0)
-    return _pair("worldbank_vs_undesa", wb, interpolated, a.label, b.label + " (interpolated to the same year)",
+    return compare("worldbank_vs_undesa", wb, interpolated, a.label, b.label + " (interpolated to the same year)",
                  "The World Bank matrix was built from an earlier UN DESA revision plus national sources; UN DESA "
                  "is interpolated between its five-yearly estimates.")
 
