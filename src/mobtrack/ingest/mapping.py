@@ -145,6 +145,8 @@ class MappingAdapter(Adapter):
         check_xlsx(source.path)
         names = xlsx_sheet_names(source.path)
         wanted = options.sheet if options.sheet is not None else mapping.sheet
+        if isinstance(wanted, str) and wanted.isdigit() and wanted not in names:
+            wanted = int(wanted)  # --sheet 2: the second sheet
         if wanted is None:
             sheet = names[0]
         elif isinstance(wanted, int) and not isinstance(wanted, bool):
