@@ -72,6 +72,8 @@ def _by_country(conn: Connection, release: Release, measure: str, side: str = "d
 
 def compare(check: str, a: pl.DataFrame, b: pl.DataFrame, a_label: str, b_label: str, why: str) -> CheckResult:
     """Pair two {country, year, value} frames; what a check (built in or plugged in) returns."""
+    a, b = (f.select(pl.col("country").cast(pl.String), pl.col("year").cast(pl.Int32), pl.col("value").cast(pl.Float64))
+            for f in (a, b))
     joined = a.rename({"value": "a_value"}).join(b.rename({"value": "b_value"}), on=["country", "year"], how="full",
                                                   coalesce=True)
     both = joined.filter(pl.col("a_value").is_not_null() & pl.col("b_value").is_not_null())
