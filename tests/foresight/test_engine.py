@@ -82,11 +82,12 @@ def test_aggregate_ids_follow_the_path_and_leaf_clash_is_refused(panel):
 
 
 def test_mint_shrink_falls_back_on_zero_heavy_short_series(panel):
+    """All-zero backtest residuals (a quiet, zero-heavy place) make the shrunk covariance degenerate."""
     h = build(panel.select("series_id", "country", "admin1").unique(), HIER, ["L0", "L1", "L2", "L3"])
     y_hat = np.zeros((len(h.node_ids), 2))
     y_hat[-1] = 3.0
     with pytest.raises(ValueError):
-        reconcile(h, "mint_shrink", y_hat, residuals=np.zeros((len(h.node_ids), 2)))
-    rec, used = reconcile_with_fallback(h, "mint_shrink", y_hat, residuals=np.zeros((len(h.node_ids), 2)))
+        reconcile(h, "mint_shrink", y_hat, residuals=np.zeros((len(h.node_ids), 6)))
+    rec, used = reconcile_with_fallback(h, "mint_shrink", y_hat, residuals=np.zeros((len(h.node_ids), 6)))
     assert used == "mint_wls_struct"
     np.testing.assert_allclose(rec[0], h.S[0] @ rec[h.n_aggregates :])

@@ -1,7 +1,7 @@
 """Split-conformal prediction intervals from rolling-origin backtest errors.
 
-Each series' errors are divided by its own scale (the mean absolute period-to-period change
-of its recent history, the MASE denominator) so that errors from a district of 50 and a
+Each backtest error is divided by its series' scale at that error's origin (the mean absolute
+period-to-period change of the recent history, the MASE denominator) so that errors from a district of 50 and a
 region of 50,000 can be pooled; the interval is the pooled quantile of those normalised
 errors times the series' scale. Signed quantiles (not |error|) keep the asymmetry of count
 data: arrivals overshoot far more than they undershoot. The quantile level carries the

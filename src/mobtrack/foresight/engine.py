@@ -144,7 +144,10 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
     method = None
     if hier is not None:
         method, P = _reconcile(hier, P, actual, scale)
-    errors = (actual - P[:, :-1]) / scale[:, None, None]
+    # Each backtest error is normalised by the scale its own origin saw (not today's), so that
+    # a calm spell followed by a surge is not calibrated with today's larger yardstick.
+    origin_scale = np.stack([conformal.series_scale(values[:, : o + 1]) for o in cal], axis=1) if len(cal) else scale[:, None]
+    errors = (actual - P[:, :-1]) / origin_scale[:, :, None]
     offsets = conformal.interval_offsets(errors)
 
     point = P[:, -1]

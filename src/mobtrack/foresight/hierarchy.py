@@ -87,9 +87,24 @@ def reconcile(
     `residuals` (n_nodes, m) are backtest errors (actual - forecast), needed by mint_shrink.
     Raises ValueError if the method fails or returns something unusable.
     """
+    y_hat = np.nan_to_num(y_hat, nan=0.0)
+    try:
+        rec = _library_reconcile(h, method, y_hat, residuals)
+    except (ValueError, np.linalg.LinAlgError):
+        raise
+    except Exception as exc:  # hierarchicalforecast raises bare Exception on degenerate residuals
+        raise ValueError(f"{method} failed: {exc}") from exc
+    scale = max(float(np.abs(y_hat).max()), 1.0)
+    if not np.all(np.isfinite(rec)) or np.abs(rec).max() > 10 * scale:
+        raise ValueError(f"{method} gave non-finite or exploding forecasts")
+    # Clip the leaves at zero and add up again: non-negative *and* still coherent.
+    leaves = np.clip(rec[h.n_aggregates :], 0.0, None)
+    return h.S @ leaves
+
+
+def _library_reconcile(h: Hierarchy, method: str, y_hat: np.ndarray, residuals: np.ndarray | None) -> np.ndarray:
     from hierarchicalforecast.methods import BottomUp, MinTrace
 
-    y_hat = np.nan_to_num(y_hat, nan=0.0)
     if method == "bottom_up":
         rec = BottomUp().fit_predict(S=h.S, y_hat=y_hat)["mean"]
     elif method in ("mint_ols", "mint_wls_struct"):
@@ -106,13 +121,7 @@ def reconcile(
             )["mean"]
     else:
         raise ValueError(f"unknown reconciliation method {method!r}")
-    rec = np.asarray(rec, dtype=float)
-    scale = max(float(np.abs(y_hat).max()), 1.0)
-    if not np.all(np.isfinite(rec)) or np.abs(rec).max() > 10 * scale:
-        raise ValueError(f"{method} gave non-finite or exploding forecasts")
-    # Clip the leaves at zero and add up again: non-negative *and* still coherent.
-    leaves = np.clip(rec[h.n_aggregates :], 0.0, None)
-    return h.S @ leaves
+    return np.asarray(rec, dtype=float)
 
 
 def reconcile_with_fallback(
