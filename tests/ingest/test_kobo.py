@@ -100,3 +100,15 @@ def test_group_paths_in_column_names(tmp_path):
     path = write_csv(tmp_path / "k.csv", [header, village("2024-11-12", "30101001001", "Matuwi", 3, 15, 5, 6, 4, 1, 2)])
     records, _, _, _ = read_all(path)
     assert set(records["adm3_pcode"]) == {"MW30101"} and records["value"].sum() > 0
+
+
+def test_a_mistyped_year_does_not_stretch_the_round(tmp_path):
+    rows = [
+        village("2024-11-12", "30101001001", "Matuwi", 3, 15, 5, 6, 4, 1, 2),
+        village("2024-12-06", "30101001002", "Chisawa", 49, 176, 60, 70, 46, 10, 50),
+        village("2025-11-15", "30101001003", "Mpata", 1, 5, 2, 2, 1, 0, 0),  # 2024 typed 2025
+    ]
+    records, issues, notes, _ = read_all(kobo_file(tmp_path, rows))
+    assert {str(d) for d in records["reporting_date"]} == {"2024-12-06"}
+    stray = [(i.rule, i.row, i.column) for i in issues]
+    assert stray == [("stray-assessment-date", 4, "m1855_meta_assessment_date")]

@@ -35,8 +35,9 @@ from mobtrack.ingest.tables import (
     stream_csv,
     xlsx_sheet_names,
 )
-from mobtrack.ingest.values import parse_dates
-from mobtrack.validate.issue import ImportRejected
+from mobtrack.ingest.values import parse_dates_repeated
+from mobtrack.model.vocab import Severity
+from mobtrack.validate.issue import ImportRejected, Issue
 
 VARIABLE = re.compile(r"^_?[ms]\d{4}_(?P<suffix>[a-z0-9_]+)$")
 
@@ -198,6 +199,7 @@ class KoboAdapter(Adapter):
             if ctx is None:
                 ctx = self._context(context_cols, suffixes, dates, batch, options, source.name, notes)
             records, issues = melt(batch, ctx, values, file=source.name, sheet=sheet)
+            issues += _stray_dates(batch, suffixes, dates, source.name, sheet, labels(header))
             records = records.with_columns(pl.lit(sheet, dtype=pl.String).alias("source_sheet"))
             yield Batch(records=records, issues=issues, sheet=sheet, notes=notes)
             notes = []
@@ -217,7 +219,7 @@ class KoboAdapter(Adapter):
         for field in ("adm1_pcode", "adm2_pcode", "adm3_pcode", "site_code", "site_name", "site_type"):
             if field in cols:
                 ctx[field] = text(cols[field])
-        if dates and dates[1] is not None:
+        if dates:
             ctx["period_start"] = pl.lit(dates[0])
             ctx["period_end"] = pl.lit(dates[1])
             ctx["reporting_date"] = pl.lit(dates[1])
@@ -236,16 +238,47 @@ class KoboAdapter(Adapter):
         return ctx
 
 
+GAP_DAYS = 60  # assessments of one round run without a two-month pause
+
+
 def _period(frames, suffixes: dict[str, str]) -> tuple | None:
-    """First and last assessment dates, from a pass over the date column only (batch by batch)."""
+    """(first, last, stray dates) of the assessments, from a pass over the date column only.
+
+    A date separated from all the others by more than GAP_DAYS (a year typed wrong) does not
+    stretch the round's period: it is returned as stray, and reported row by row.
+    """
     col = suffixes.get(ASSESSMENT_DATE)
     if col is None:
         return None
-    spans = [b.select(parse_dates(pl.col(col)).min().alias("lo"), parse_dates(pl.col(col)).max().alias("hi"))
-             for b in frames]
-    if not spans:
+    counts = [b.select(parse_dates_repeated(pl.col(col)).alias("d")).drop_nulls().unique() for b in frames]
+    days = sorted(set(pl.concat(counts)["d"].to_list())) if counts else []
+    if not days:
         return None
-    return pl.concat(spans).select(pl.col("lo").min(), pl.col("hi").max()).row(0)
+    # the largest run of dates without a long pause is the round; dates outside it are stray
+    runs, current = [], [days[0]]
+    for day in days[1:]:
+        if (day - current[-1]).days > GAP_DAYS:
+            runs.append(current)
+            current = []
+        current.append(day)
+    runs.append(current)
+    main = max(runs, key=len)
+    stray = sorted(d for run in runs if run is not main for d in run)
+    return main[0], main[-1], stray
+
+
+def _stray_dates(batch: pl.DataFrame, suffixes: dict[str, str], dates, file: str, sheet,
+                 names: dict[str, str]) -> list[Issue]:
+    if not dates or not dates[2]:
+        return []
+    col = suffixes[ASSESSMENT_DATE]
+    rows = batch.select(pl.col(ROW), pl.col(col), parse_dates_repeated(pl.col(col)).alias("d")).filter(
+        pl.col("d").is_in(dates[2]))
+    return [Issue(Severity.WARNING, "stray-assessment-date",
+                  f"assessment date {day} is more than {GAP_DAYS} days away from the round's other assessments "
+                  f"({dates[0]} to {dates[1]}): left out of the round's period; check the year",
+                  file, sheet, row, names.get(col, col), raw)
+            for row, raw, day in rows.iter_rows()]
 
 
 def _context_columns(suffixes: dict[str, str], header: list) -> dict[str, list[str]]:
