@@ -95,6 +95,7 @@ def imports_upload(request: Request, file: UploadFile = File(...), operation_nam
                       error=True, can_publish=user.has(PUBLISH), status_code=exc.status)
     audit.record(conn, user, "upload", target=file.filename, client=client_of(request),
                  details={"status": checked["status"]})
+    conn.commit()  # before the redirect: the next page reads the upload (see quality.review_decide)
     return RedirectResponse(request.url_for("imports").include_query_params(upload=checked["upload"]),
                             status_code=303)
 
@@ -106,12 +107,14 @@ def imports_confirm(request: Request, token: str, publish: str = Form(""), conn:
     try:
         done = service.confirm(conn, user, db_url(request), token, publish_rounds=bool(publish) and user.has(PUBLISH))
     except ApiError as exc:
+        conn.rollback()
         return RedirectResponse(back.include_query_params(message=exc.message), status_code=303)
     audit.record(conn, user, "import", target=token, client=client_of(request), details={"status": done["status"]})
     t = translator(request)
     message = t("Imported: {n} round(s).", n=len(done["report"].get("rounds", []))) if done["status"] == "imported" \
         else t("Nothing changed: the database already holds this content.") if done["status"] == "unchanged" \
         else done["report"].get("message") or t("The file was rejected.")
+    conn.commit()
     return RedirectResponse(back.include_query_params(message=message), status_code=303)
 
 
@@ -126,8 +129,10 @@ def imports_publish(request: Request, operation: str = Form(...), round_number: 
     try:
         service.publish_round(conn, user, operation, round_number, assessment_type or None)
     except ApiError as exc:
+        conn.rollback()
         return RedirectResponse(back.include_query_params(message=exc.message), status_code=303)
     audit.record(conn, user, "publish", target=f"{operation}/{assessment_type}/{round_number}",
                  client=client_of(request))
+    conn.commit()
     return RedirectResponse(back.include_query_params(
         message=t("Round {n} of {operation} is published.", n=round_number, operation=operation)), status_code=303)

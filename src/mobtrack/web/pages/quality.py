@@ -70,9 +70,13 @@ def review_decide(request: Request, review_id: int, action: str = Form(...), pco
     try:
         outcome = service.decide(conn, user, review_id, chosen)
     except ApiError as exc:
+        conn.rollback()
         return RedirectResponse(back.include_query_params(message=exc.message), status_code=303)
     audit.record(conn, user, "review", target=f"match_review/{review_id}", client=client_of(request),
                  details={"pcode": chosen, "rounds": len(outcome.get("rounds", []))})
     done = t("Review item {id}: {pcode}. {n} round(s) re-resolved.", id=review_id,
              pcode=chosen or t("no such place"), n=len(outcome.get("rounds", [])))
+    # Committed before the redirect: the request's own commit runs only after the response is sent, and
+    # the browser's next page must already see the decision.
+    conn.commit()
     return RedirectResponse(back.include_query_params(message=done), status_code=303)
