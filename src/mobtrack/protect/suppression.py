@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.linalg import null_space
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from threadpoolctl import threadpool_limits
 
 from mobtrack.protect.cube import ROUND_TOTAL, Cube, TableSpec, build_cube, to_output
 
@@ -36,6 +36,7 @@ REASONS = {PRIMARY: "primary", SECONDARY: "secondary", ROUND_CHANGE: "round_chan
 # Components larger than this are checked by rank with a sparse solver would be better; dense SVD of a
 # few thousand columns still takes seconds, and protection must not silently skip a check.
 MAX_DENSE_COMPONENT = 6000
+BATCH_DIVISOR = 4  # complements per pass for a group with n determined cells: about 4 (see _linear_audit)
 
 
 @dataclass
@@ -71,15 +72,23 @@ class SuppressionResult:
 def suppress(frame: pl.DataFrame, spec: TableSpec) -> SuppressionResult:
     """Protect a table of leaf counts; see the module docstring for what is guaranteed."""
     cube = build_cube(frame, spec)
+    # The audit's matrices are a few hundred columns: BLAS threads only fight over the cores
+    # (measured 10x slower on a loaded 2-core machine), so stay single-threaded.
+    with threadpool_limits(1, user_api="blas"):
+        return _suppress(cube, spec)
+
+
+def _suppress(cube: Cube, spec: TableSpec) -> SuppressionResult:
     v = cube.values
     supp = (v >= 1) & (v <= spec.threshold)
     reason = np.where(supp, PRIMARY, 0).astype(np.int8)
     pairs = _round_pairs(cube) if spec.round and spec.round_kind == "stock" else None
+    cache: dict = {}
     while True:
         _pairwise_closure(cube, v, supp, reason)
         if pairs is not None and _round_change_rule(pairs, v, supp, reason, spec.threshold):
             continue
-        if _linear_audit(cube, v, supp, reason):
+        if _linear_audit(cube, v, supp, reason, cache):
             continue
         return SuppressionResult(cube, supp, reason)
 
@@ -142,15 +151,28 @@ def _round_change_rule(pairs, v, supp, reason, threshold) -> bool:
 
 
 def determined_cells(cube: Cube, supp: np.ndarray) -> np.ndarray:
-    groups = determined_groups(cube, supp)
+    groups = determined_groups(cube, supp, {})
     return np.concatenate(groups) if groups else np.empty(0, np.int64)
 
 
-def determined_groups(cube: Cube, supp: np.ndarray) -> list[np.ndarray]:
-    """Suppressed cells whose value follows exactly from the published cells and the relations.
+def _fixed_columns(a: np.ndarray) -> np.ndarray:
+    """Columns j that every null-space vector of ``a`` leaves at zero: those unknowns are determined.
+
+    The null space of ``a`` is that of its Gram matrix aᵀa (k x k, k = unknowns, usually far fewer
+    than relations), whose symmetric eigendecomposition is several times cheaper than an SVD of ``a``.
+    The relation matrices hold only 0 and ±1, so their nonzero eigenvalues stay far above the cut."""
+    gram = a.T @ a
+    w, vecs = np.linalg.eigh(gram)
+    null = vecs[:, w < 1e-9 * max(1.0, float(w[-1]) if len(w) else 1.0)]
+    return (null * null).sum(axis=1) < 1e-8
+
+
+def determined_groups(cube: Cube, supp: np.ndarray, cache: dict) -> list[np.ndarray]:
+    """Suppressed cells whose value follows exactly from the published cells and the relations,
+    grouped by connected group of suppressed cells (independent linear systems).
 
     Cell i is determined iff every vector of the null space of the relation matrix restricted to
-    the suppressed cells has a zero i-th entry. Computed per connected group of suppressed cells.
+    the suppressed cells has a zero i-th entry, i.e. iff e_i lies in that matrix's row space.
     """
     if not len(cube.rel) or not supp.any():
         return []
@@ -176,31 +198,50 @@ def determined_groups(cube: Cube, supp: np.ndarray) -> list[np.ndarray]:
                 f"a group of {len(local_cols)} linked suppressed cells is too large to verify; "
                 "publish fewer linked tables together (fewer disaggregations or levels) or raise the threshold"
             )
-        a = np.zeros((len(local_rows), len(local_cols)))
-        a[ri, col_index[col[members]]] = coefs[members]
-        ns = null_space(a)
-        free = np.abs(ns).max(axis=1) > 1e-9 if ns.size else np.zeros(len(local_cols), bool)
-        if not free.all():
-            out.append(cell_ids[local_cols[~free]])
+        ids = cell_ids[local_cols]
+        key = ids.tobytes()
+        if key not in cache:  # a group that did not change since the last pass needs no new check
+            a = np.zeros((len(local_rows), len(local_cols)))
+            a[ri, col_index[col[members]]] = coefs[members]
+            cache[key] = ids[_fixed_columns(a)]
+        if len(cache[key]):
+            out.append(cache[key])
     return out
 
 
-def _linear_audit(cube: Cube, v, supp, reason) -> bool:
-    """Suppress one more cell next to each exactly-determined suppressed cell; True if any was added."""
-    groups = determined_groups(cube, supp)
+def _nearest_candidate(cube: Cube, v, supp, rank, cell: int) -> int:
+    """The best shown nonzero cell in the relations of ``cell``; if they are all suppressed already,
+    look one relation further out, and so on. Suppressing everything frees every cell (scaling all
+    figures keeps every sum true), so the search always ends with a candidate."""
+    cells = np.array([cell])
+    seen = 0
+    while True:
+        rels = np.unique(cube.rel[np.isin(cube.cell, cells)])
+        in_rel = np.isin(cube.rel, rels)
+        cand = in_rel & ~supp[cube.cell] & (v[cube.cell] > 0)
+        if cand.any():
+            found = cube.cell[cand]
+            return int(found[np.argmin(rank[found])])
+        cells = np.unique(cube.cell[in_rel])
+        if len(cells) == seen:
+            raise RuntimeError("a suppressed cell is determined and no cell is left to suppress with it")
+        seen = len(cells)
+
+
+def _linear_audit(cube: Cube, v, supp, reason, cache: dict) -> bool:
+    """Suppress one more cell near each group with an exactly-determined cell; True if any was added."""
+    groups = determined_groups(cube, supp, cache)
     if not groups:
         return False
     rank = _candidate_order(cube, v)
-    # One complement per group of linked cells at a time: a single new cell often frees several.
+    # A single new cell often frees several determined cells, so only some get a complement per pass;
+    # one per pass would be minimal but needs a full re-check of a large group each time.
     for fixed in groups:
-        in_rel = np.isin(cube.rel, np.unique(cube.rel[cube.cell == fixed[0]]))
-        cand = in_rel & ~supp[cube.cell] & (v[cube.cell] > 0)
-        if not cand.any():  # cannot happen for consistent sums (a positive part implies a positive total)
-            raise RuntimeError("a suppressed cell is determined and no cell is left to suppress with it")
-        cells = cube.cell[cand]
-        best = cells[np.argmin(rank[cells])]
-        supp[best] = True
-        reason[best] = LINEAR
+        step = max(1, len(fixed) // BATCH_DIVISOR)
+        picked = {_nearest_candidate(cube, v, supp, rank, int(c)) for c in fixed[::step]}
+        for best in picked:
+            supp[best] = True
+            reason[best] = LINEAR
     return True
 
 
