@@ -47,6 +47,8 @@ def test_villages_become_site_records_with_pcodes(tmp_path):
     breakdown = records.filter(pl.col("role") == "breakdown")
     assert breakdown.filter((pl.col("sex") == "female") & (pl.col("age_band") == "adult"))["value"].sum() == 76
     assert breakdown.filter(pl.col("age_band") == "children")["value"].sum() == 50
+    # men, women and children are one breakdown by sex x age: the children are of both sexes
+    assert set(breakdown.filter(pl.col("age_band") == "children")["sex"]) == {"all"}
     assert str(records["reporting_date"][0]) == "2024-12-06" and str(records["period_start"][0]) == "2024-11-12"
     assert issues == []  # "NULL" is how the export writes an unanswered question
 

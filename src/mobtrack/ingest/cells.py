@@ -9,7 +9,7 @@ clean whole number, with file, sheet, row and column, so that the validation rul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -38,6 +38,27 @@ class ValueColumn:
     origin_name: str | None = None
     shelter_type: str | None = None
     displacement_period: str | None = None
+
+
+ALL_SEXES = "all"
+
+
+def harmonise_breakdowns(values: list[ValueColumn]) -> list[ValueColumn]:
+    """Give `sex = "all"` to an age-only breakdown that sits beside sex x age breakdowns of the same figure.
+
+    Forms count "men", "women" and "children": three cells of one breakdown by sex x age, where the
+    children are of both sexes. Without a sex on the children's cell, the men and women would look
+    like a breakdown on their own that leaves people out.
+    """
+    by_sex_and_age = {(v.group, v.unit, v.reason, v.shelter_type) for v in values
+                      if v.role == "breakdown" and v.sex and v.age_band}
+    out = []
+    for v in values:
+        if (v.role == "breakdown" and v.age_band and not v.sex
+                and (v.group, v.unit, v.reason, v.shelter_type) in by_sex_and_age):
+            v = replace(v, sex=ALL_SEXES)
+        out.append(v)
+    return out
 
 
 def melt(

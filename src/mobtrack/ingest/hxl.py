@@ -20,7 +20,7 @@ import polars as pl
 
 from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
-from mobtrack.ingest.cells import ValueColumn, finest_level, melt
+from mobtrack.ingest.cells import ValueColumn, finest_level, harmonise_breakdowns, melt
 from mobtrack.ingest.hxl_tags import context_field, is_hxl_row, normalise_tag, value_column, value_tag
 from mobtrack.ingest.identity import given_reporting_date, resolve
 from mobtrack.ingest.place_checks import decide_split, fix_swaps, sites_below_admin
@@ -96,6 +96,7 @@ class Layout:
                 self.ignored.append(f"{label} ({tag}): {vt}")
             else:
                 unused.append(tag)
+        self.values = harmonise_breakdowns(self.values)
         if units_missing:
             self.notes.append(f"no unit attribute (+ind/+hh) on {', '.join(units_missing)}: read as individuals")
         if self.ignored:

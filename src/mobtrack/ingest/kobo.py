@@ -24,7 +24,7 @@ import polars as pl
 
 from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
-from mobtrack.ingest.cells import ValueColumn, finest_level, melt
+from mobtrack.ingest.cells import ValueColumn, finest_level, harmonise_breakdowns, melt
 from mobtrack.ingest.identity import given_reporting_date, resolve
 from mobtrack.ingest.safety import check_size, check_xlsx, encoding_note, head_text, looks_like_xlsx, utf8_csv
 from mobtrack.ingest.tables import (
@@ -124,7 +124,7 @@ def value_columns(suffixes: dict[str, str], names: dict[str, str]) -> tuple[list
             continue
         totals[key] = v
         kept.append(v)
-    return kept, unread
+    return harmonise_breakdowns(kept), unread
 
 
 @register
