@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
+from mobtrack.web.api._common import public_cached
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, dtm_v3
@@ -44,12 +46,12 @@ def _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingD
             "FromRoundNumber": FromRoundNumber, "ToRoundNumber": ToRoundNumber, **admin}
 
 
-def _serve(request: Request, conn: Connection, user: Principal, level: int, params: dict) -> dict:
-    result = dtm_v3.rows(conn, user, level, params)
+def _serve(request: Request, conn: Connection, user: Principal, level: int, params: dict):
     if not user.anonymous:
         audit.record(conn, user, "read", f"v3/admin{level}", purpose=request.headers.get("x-purpose"),
                      client=client_of(request), details={k: v for k, v in params.items() if v is not None})
-    return envelope(result)
+    # json.dumps straight away: FastAPI's generic encoder costs more than the query for big answers
+    return public_cached(request, conn, user, lambda: JSONResponse(envelope(dtm_v3.rows(conn, user, level, params))))
 
 
 Op = Query(None, description="Name of the DTM operation.")

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import OrderedDict
+from collections.abc import Callable
+from threading import Lock
 
 import polars as pl
 from fastapi import Query, Request, Response
+from sqlalchemy import Connection, case, func, select
 
+from mobtrack.store.schema import round_
 from mobtrack.web.errors import ApiError
+from mobtrack.web.services.principal import Principal
 
 MAX_LIMIT = 10_000
 
@@ -67,3 +73,45 @@ def frame_response(request: Request, frame: pl.DataFrame, cursor: str | None, li
 
 def rows_response(rows: list[dict], meta: dict | None = None) -> dict:
     return {"ok": True, "count": len(rows), "next": None, **(meta or {}), "data": rows}
+
+
+_RESPONSES: OrderedDict[tuple, tuple[bytes, str, dict]] = OrderedDict()
+_LOCK = Lock()
+MAX_CACHED_RESPONSES = 512
+
+
+def _stamp(conn: Connection) -> tuple:
+    """Changes whenever any round is imported, corrected, published or withdrawn."""
+    published = func.sum(case((round_.c.status == "published", 1), else_=0))
+    return tuple(conn.execute(select(func.count(round_.c.id), func.max(round_.c.current_version_id),
+                                     func.max(round_.c.published_at), published)).one())
+
+
+def public_cached(request: Request, conn: Connection, user: Principal, build: Callable[[], Response]) -> Response:
+    """Anonymous answers are the same for everybody until the rounds change: keep the bytes.
+
+    Only anonymous callers: anything else depends on the caller's scopes, and raw reads are audited
+    one by one. One small query decides whether a kept answer is still current.
+    """
+    if not user.anonymous:
+        return build()
+    key = (request.app.state.db_url, request.url.path, tuple(sorted(request.query_params.multi_items())),
+           _stamp(conn))
+    with _LOCK:
+        hit = _RESPONSES.get(key)
+        if hit is not None:
+            _RESPONSES.move_to_end(key)
+    if hit is None:
+        response = build()
+        if response.status_code != 200:
+            return response
+        hit = (bytes(response.body), response.media_type, {k: v for k, v in response.headers.items()
+                                                           if k in ("etag", "cache-control")})
+        with _LOCK:
+            _RESPONSES[key] = hit
+            while len(_RESPONSES) > MAX_CACHED_RESPONSES:
+                _RESPONSES.popitem(last=False)
+    body, media, headers = hit
+    if headers.get("etag") and request.headers.get("if-none-match") == headers["etag"]:
+        return Response(status_code=304, headers={"ETag": headers["etag"]})
+    return Response(body, media_type=media, headers=headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import Connection
 
-from mobtrack.web.api._common import Cursor, Limit, Sort, frame_response
+from mobtrack.web.api._common import Cursor, Limit, Sort, frame_response, public_cached
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, catalogue
@@ -54,11 +54,15 @@ def figures(request: Request, operation: str, level: int = Level, group: str = G
             conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     if round is not None and latest:
         raise ApiError(400, "use either round or latest")
-    view = view_for(request, conn, user, operation, protected, purpose, "figures")
-    frame, selected = service.figures(conn, view, level, group, unit, round, latest, assessment_type, disaggregation)
-    tag = catalogue.etag(selected, "figures", view.unprotected, level, group, unit, disaggregation, pcode)
-    return frame_response(request, _pcodes(frame, pcode), cursor, limit, sort, tag,
-                          {"protected": not view.unprotected})
+
+    def build():
+        view = view_for(request, conn, user, operation, protected, purpose, "figures")
+        frame, selected = service.figures(conn, view, level, group, unit, round, latest, assessment_type,
+                                          disaggregation)
+        tag = catalogue.etag(selected, "figures", view.unprotected, level, group, unit, disaggregation, pcode)
+        return frame_response(request, _pcodes(frame, pcode), cursor, limit, sort, tag,
+                              {"protected": not view.unprotected})
+    return public_cached(request, conn, user, build)
 
 
 @router.get("/operations/{operation}/series")
@@ -67,9 +71,11 @@ def series(request: Request, operation: str, level: int = Level, group: str = Gr
            purpose: str | None = Purpose, limit: int = Limit, cursor: str | None = Cursor,
            sort: str | None = Sort, conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     """Each place's value round by round (by reporting date)."""
-    view = view_for(request, conn, user, operation, protected, purpose, "series")
-    frame = _pcodes(service.series(conn, view, level, group, unit, assessment_type), pcode)
-    return frame_response(request, frame, cursor, limit, sort, None, {"protected": not view.unprotected})
+    def build():
+        view = view_for(request, conn, user, operation, protected, purpose, "series")
+        frame = _pcodes(service.series(conn, view, level, group, unit, assessment_type), pcode)
+        return frame_response(request, frame, cursor, limit, sort, None, {"protected": not view.unprotected})
+    return public_cached(request, conn, user, build)
 
 
 @router.get("/operations/{operation}/changes")
@@ -79,6 +85,8 @@ def changes(request: Request, operation: str, level: int = Level, group: str = G
             cursor: str | None = Cursor, sort: str | None = Sort, conn: Connection = Depends(connection),
             user: Principal = Depends(current_user)):
     """Change since the previous visible round of the same assessment type (null when either is hidden)."""
-    view = view_for(request, conn, user, operation, protected, purpose, "changes")
-    frame = _pcodes(service.changes(conn, view, level, group, unit, round, assessment_type), pcode)
-    return frame_response(request, frame, cursor, limit, sort, None, {"protected": not view.unprotected})
+    def build():
+        view = view_for(request, conn, user, operation, protected, purpose, "changes")
+        frame = _pcodes(service.changes(conn, view, level, group, unit, round, assessment_type), pcode)
+        return frame_response(request, frame, cursor, limit, sort, None, {"protected": not view.unprotected})
+    return public_cached(request, conn, user, build)

@@ -141,11 +141,18 @@ def rows(conn: Connection, principal: Principal, level: int, params: dict) -> li
         visible = catalogue.rounds(conn, view)
         for kind in visible["assessment_type"].unique().sort().to_list():
             family = visible.filter(pl.col("assessment_type") == kind)
-            cells = _cells(conn, family, level, places_of(conn, iso3))
+            versions = tuple(family["version_id"].to_list())
+
+            def build(family=family, kind=kind, versions=versions, view=view, op_name=op_name, iso3=iso3):
+                cells = _cells(conn, family, level, places_of(conn, iso3))
+                if cells.is_empty() or view.unprotected:
+                    return cells
+                return _protected(cells, (str(conn.engine.url), op_name, kind, level, versions), level, iso3)
+            # Round versions never change, so an operation's rows at a level are built once per set of versions.
+            cells = protection._cached(("v3-cells", str(conn.engine.url), op_name, kind, level, versions,
+                                        view.unprotected, protection.threshold()), build)
             if cells.is_empty():
                 continue
-            if not view.unprotected:
-                cells = _protected(cells, (op_name, kind, level, tuple(family["version_id"].to_list())), level, iso3)
             out.extend(_records(cells, op_name, iso3, name, level, params))
     return out
 

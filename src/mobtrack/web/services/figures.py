@@ -61,6 +61,16 @@ def _leaf_breakdown(conn: Connection, rounds: pl.DataFrame, places: pl.DataFrame
     return pl.concat(parts, how="vertical_relaxed")
 
 
+def _stored(conn: Connection, rounds: pl.DataFrame, level: int, group: str, unit: str) -> pl.DataFrame:
+    parts = [figures_of(conn, r["version_id"])
+             .filter(pl.col("admin_level") == level, pl.col("population_group") == group, pl.col("unit") == unit)
+             .select("location_id", "admin_level", pl.lit(r["round"], pl.Int64).alias("round"), "value",
+                     pl.lit(False).alias("suppressed"))
+             for r in rounds.iter_rows(named=True)]
+    return pl.concat(parts) if parts else pl.DataFrame(schema={
+        "location_id": pl.Int64, "admin_level": pl.Int8, "round": pl.Int64, "value": pl.Int64, "suppressed": pl.Boolean})
+
+
 def _aggregate(leaves: pl.DataFrame, places: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
     """Unprotected sums at every level, in the same shape protect_table returns."""
     levels = list(range(0, 6))
@@ -97,13 +107,15 @@ def figures(conn: Connection, view: View, level: int, group: str = "idps", unit:
         else:
             def load(family=family):
                 return _leaf_figures(conn, family, places, group, unit), places
-        if view.unprotected:
-            leaves, _ = load()
-            table = _aggregate(leaves, places, dims)
-        else:
-            key = (view.operation, kind, group, unit, tuple(family["version_id"].to_list()))
-            table = protection.protect_table(key, load, dims)
         rounds = selected.filter(pl.col("assessment_type") == kind)
+        if view.unprotected and not dims:
+            # Raw figures are stored rolled up per round version: read only the rounds asked for.
+            table = _stored(conn, rounds, level, group, unit)
+        elif view.unprotected:
+            table = _aggregate(_leaf_breakdown(conn, rounds, places, group, unit, disaggregation), places, dims)
+        else:
+            key = (str(conn.engine.url), view.operation, kind, group, unit, tuple(family["version_id"].to_list()))
+            table = protection.protect_table(key, load, dims)
         rows = table.filter(pl.col("admin_level") == level, pl.col("round").is_in(rounds["round"].implode()))
         if dims:
             rows = rows.filter(pl.col(disaggregation).is_not_null() & (pl.col(disaggregation) != "~none"))
