@@ -85,3 +85,9 @@ def test_registry_refuses_two_rules_with_one_slug():
         class Clash(RowRule):
             slug = "negative-count"
     assert type(RULES["negative-count"]).__name__ == "NegativeCount"
+
+
+def test_a_finished_round_is_not_kept_in_memory():
+    ctx = RuleContext("f")
+    check_round(frame({"role": "part", "reason": "a"}, {"role": "breakdown", "sex": "f"}, {}), ctx)
+    assert ctx.cache == {}

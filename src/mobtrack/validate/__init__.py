@@ -75,6 +75,9 @@ class RuleContext:
     # per-file bookkeeping, owned by the rules and the issue cap; callers leave it alone
     reported: Counter = field(default_factory=Counter)
     state: dict = field(default_factory=dict)
+    # per-round work shared by round rules (keyed frame, repeated rows, figures); emptied by
+    # check_round before and after each round so it never holds a finished round in memory
+    cache: dict = field(default_factory=dict)
 
     def setting(self, key: str, default):
         """A setting, type-checked against its default so a typo in a rulebook fails loudly."""
@@ -311,9 +314,13 @@ def check_rows(records: pl.DataFrame, ctx: RuleContext) -> list[Issue]:
 
 def check_round(records: pl.DataFrame, ctx: RuleContext) -> list[Issue]:
     out: list[Issue] = []
-    for r in _enabled(ctx):
-        if isinstance(r, RoundRule):
-            out.extend(r.check_round(records, ctx))
+    ctx.cache.clear()
+    try:
+        for r in _enabled(ctx):
+            if isinstance(r, RoundRule):
+                out.extend(r.check_round(records, ctx))
+    finally:
+        ctx.cache.clear()
     return out
 
 

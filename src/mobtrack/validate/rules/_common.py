@@ -52,7 +52,7 @@ def cell_columns(records: pl.DataFrame, ctx: RuleContext | None = None,
     in the context."""
     cache_key = ("_cells", tuple(extra or ()))
     if ctx is not None:
-        cached = ctx.state.get(cache_key)
+        cached = ctx.cache.get(cache_key)
         if cached is not None and cached[0] is records:
             return cached[1], cached[2]
     raw = ["country_iso3", *RAW_PLACE_COLUMNS]
@@ -74,7 +74,7 @@ def cell_columns(records: pl.DataFrame, ctx: RuleContext | None = None,
                             "location_pcode", "source_sheet", "source_row", "source_column"])
     keyed = keyed.select([c for c in needed if c in keyed.columns]).with_row_index("_order")
     if ctx is not None:
-        ctx.state[cache_key] = (records, keyed, keys)
+        ctx.cache[cache_key] = (records, keyed, keys)
     return keyed, keys
 
 
@@ -133,7 +133,7 @@ def headline_figures(records: pl.DataFrame, ctx: RuleContext | None = None) -> p
     `_row`, the position in `records` of the row the figure comes from (its total, else its first
     part) for `provenance`. Kept in the context: several round rules need it."""
     if ctx is not None:
-        cached = ctx.state.get("_figures")
+        cached = ctx.cache.get("_figures")
         if cached is not None and cached[0] is records:
             return cached[1]
     from mobtrack.validate.rules._duplicates import first_occurrences  # it builds on this module
@@ -157,7 +157,7 @@ def headline_figures(records: pl.DataFrame, ctx: RuleContext | None = None) -> p
               .when(~pl.col("_parts_null")).then(pl.col("_parts")))
     out = per_cell.with_columns(figure.alias("figure")).drop("_total", "_has_total", "_parts", "_parts_null")
     if ctx is not None:
-        ctx.state["_figures"] = (records, out)
+        ctx.cache["_figures"] = (records, out)
     return out
 
 

@@ -20,7 +20,7 @@ def repeated_rows(records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
     place's figure is spread over rows nothing tells apart (a site list without site names), and
     their sum is the figure. Both duplicate rules and the sum rules need this; it is computed once
     per round and kept in the context."""
-    cached = ctx.state.get("_repeated_rows")
+    cached = ctx.cache.get("_repeated_rows")
     if cached is not None and cached[0] is records:
         return cached[1]
     keyed, keys = cell_columns(records, ctx)
@@ -51,7 +51,7 @@ def repeated_rows(records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
             )
             .sort("_order")
         )
-    ctx.state["_repeated_rows"] = (records, out)
+    ctx.cache["_repeated_rows"] = (records, out)
     return out
 
 
