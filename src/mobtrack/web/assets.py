@@ -23,7 +23,9 @@ FILES = {
 
 
 def copy_assets(node_modules: Path | None = None, target: Path = VENDOR) -> list[Path]:
-    node_modules = node_modules or ROOT / "node_modules"
+    if node_modules is None:
+        # An editable install finds the repository above the package; otherwise run it from the repository.
+        node_modules = ROOT / "node_modules" if (ROOT / "node_modules").is_dir() else Path.cwd() / "node_modules"
     missing = [name for name in FILES if not (node_modules / name).is_file()]
     if missing:
         raise FileNotFoundError(f"not in {node_modules}: {', '.join(missing)}; run `npm ci` at the repository root "
@@ -42,7 +44,7 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for path in copied:
-        print(f"copied {path.relative_to(ROOT)} ({path.stat().st_size:,} bytes)", file=sys.stderr)
+        print(f"copied {path} ({path.stat().st_size:,} bytes)", file=sys.stderr)
     return 0
 
 

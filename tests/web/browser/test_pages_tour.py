@@ -8,7 +8,16 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import update
 
-from tests.web.browser.conftest import OPERATION, ROUNDS, axe_violations, log_in, screenshot, synthetic_file
+from mobtrack.web.services.protection import threshold
+from tests.web.browser.conftest import (
+    OPERATION,
+    ROUNDS,
+    SMALL_PLACE,
+    axe_violations,
+    log_in,
+    screenshot,
+    synthetic_file,
+)
 
 ARABIC = "بنادر"
 
@@ -32,6 +41,15 @@ def published(live):
         for number in range(1, ROUNDS):  # the last round waits for its review item: not public
             publish(conn, OPERATION, number)
     return truth
+
+
+def small_numbers(page) -> list[int]:
+    """Counts and changes shown on the page (tables, map, headline) that are small cells."""
+    texts = page.eval_on_selector_all(
+        "td.num, .figure .value, #map path", "els => els.map(e => e.dataset.value || e.innerText)")
+    numbers = [int(t.replace(",", "").replace("+", "")) for t in texts
+               if t.replace(",", "").replace("+", "").lstrip("-").isdigit()]
+    return [v for v in numbers if 1 <= abs(v) <= threshold()]
 
 
 def check(page, name: str) -> None:
@@ -58,6 +76,8 @@ def test_public_pages_in_english_and_french(page_factory, live, published):
     page.keyboard.press("ArrowDown")
     page.wait_for_function("() => document.querySelectorAll('#map path').length > 60")
     assert page.evaluate("() => document.activeElement.id") == "level-select"
+    assert page.get_attribute(f"#map path[data-pcode={SMALL_PLACE}]", "data-value") == "suppressed"
+    assert small_numbers(page) == []
     check(page, "dashboard-admin2")
     page.goto(f"{live['url']}/location?operation={op}&pcode=SO22")
     check(page, "location-admin1")

@@ -99,6 +99,7 @@ def test_upload_review_publish_dashboard_download(page_factory, live):
     shown = {r["pcode"]: int(r["value"]) for r in rows if r["suppressed"] == "false"}
     assert len(rows) == len(expected)
     assert shown and all(shown[code] == value for code, value in expected if code in shown)
+    assert not [v for v in shown.values() if 1 <= v <= 10]
     hidden = [r for r in rows if r["suppressed"] == "true"]
     assert all(r["value"] == "" for r in hidden)
     if not hidden:

@@ -35,8 +35,10 @@ def error_page(request: Request, status: int, message: str, errors: list, header
             return RedirectResponse(f"{login}?next={quote(here, safe='')}", status_code=303)
     t = translator(request)
     titles = {401: t("Sign in needed"), 403: t("Not allowed"), 404: t("Not found")}
-    return render(request, "error.html", status_code=status, title=titles.get(status, t("Something went wrong")),
-                  message=message, errors=errors)
+    response = render(request, "error.html", status_code=status,
+                      title=titles.get(status, t("Something went wrong")), message=message, errors=errors)
+    response.headers.update(headers or {})  # e.g. Retry-After on a throttled login
+    return response
 
 
 __all__ = ["error_page", "router"]
