@@ -137,3 +137,25 @@ def test_mapped_files_get_the_same_row_checks(tmp_path):
     # Province holds p-codes (mapped as adm2 names), District code holds names (mapped as adm2 p-codes)
     assert any(i.rule == "swapped-name-code" for i in issues)
     assert set(records["adm2_pcode"]) == {"MZ09"}
+
+
+def test_without_a_sheet_the_one_with_the_mapped_columns_is_read(tmp_path):
+    data = write_xlsx(tmp_path / "sites.xlsx", {"Cover": [["nothing here"]], "Sites": ROWS})
+    records, _, _, batches = read_all(data, "mapping", mapping=mapping_file(tmp_path))
+    assert batches[0].sheet == "Sites" and records.height == 6
+
+
+def test_hxl_workbooks_point_to_a_bundled_mapping_for_untagged_site_lists(tmp_path):
+    # the column names of the bundled DTM mobility-tracking mapping, on made-up rows
+    mapping = load_mapping(next(p for p in _bundled() if p.name == "dtm-mobility-tracking-locations.yaml"))
+    header = list(dict.fromkeys(mapping.wanted_columns()))
+    sites = [header, ["x"] * len(header)]
+    summary = [["State", "IDPs"], ["#adm1+code", "#affected+idps+ind"], ["SS01", 10]]
+    path = write_xlsx(tmp_path / "ssd_baseline_assessment_round_12.xlsx", {"Summary": summary, "Locations": sites})
+    _, _, notes, _ = read_all(path)
+    assert any("'Locations'" in n and "dtm-mobility-tracking-locations.yaml" in n for n in notes)
+
+
+def _bundled():
+    folder = resources.files("mobtrack") / "data" / "mappings"
+    return [Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")]

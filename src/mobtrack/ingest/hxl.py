@@ -159,6 +159,7 @@ class HxlAdapter(Adapter):
         reader = fastexcel.read_excel(str(path))
         tagged: list[tuple[int, str]] = []
         untagged: list[str] = []
+        heads: dict[str, pl.DataFrame] = {}
         for name in names:
             head = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEAD_ROWS)
             grid = head.to_polars().with_row_index(ROW)
@@ -166,6 +167,7 @@ class HxlAdapter(Adapter):
                 tagged.append((head.total_height, name))
             else:
                 untagged.append(name)
+                heads[name] = grid
         if not tagged:
             raise ImportRejected(
                 f"{path.name}: no sheet has an HXL hashtag row (looked at the first {HEAD_ROWS} rows of "
@@ -177,7 +179,7 @@ class HxlAdapter(Adapter):
         if len(names) > 1:
             others = [f"{n!r} ({h} rows, tagged)" for h, n in tagged[1:]] + [f"{n!r} (no tags)" for n in untagged]
             note += "; other sheets: " + ", ".join(others) + " (choose one with --sheet)"
-        return chosen, [note]
+        return chosen, [note, *_mapping_hints(path, heads)]
 
     # --- CSV ------------------------------------------------------------------------------------
 
@@ -240,6 +242,19 @@ class HxlAdapter(Adapter):
             issues, notes = [], []
         if not decided:
             raise ImportRejected(f"{source.name}: no data rows below the HXL hashtag row")
+
+
+def _mapping_hints(path: Path, heads: dict[str, pl.DataFrame]) -> list[str]:
+    """Untagged sheets that a bundled column mapping can read (e.g. a site list with coordinates)."""
+    from mobtrack.ingest.mapping import bundled_mapping_for
+
+    hints = []
+    for name, head in heads.items():
+        mapping = bundled_mapping_for(head)
+        if mapping is not None:
+            hints.append(f"sheet {name!r} has no HXL tags but the bundled mapping {mapping.name} reads it: "
+                         f"mobtrack import {path.name} --mapping {mapping}")
+    return hints
 
 
 def _apply_formulas(data: pl.DataFrame, sheet: Sheet, layout: Layout, file: str) -> tuple[pl.DataFrame, list[Issue]]:

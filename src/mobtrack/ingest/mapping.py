@@ -148,7 +148,7 @@ class MappingAdapter(Adapter):
         if isinstance(wanted, str) and wanted.isdigit() and wanted not in names:
             wanted = int(wanted)  # --sheet 2: the second sheet
         if wanted is None:
-            sheet = names[0]
+            sheet = _sheet_with_columns(source.path, names, mapping)
         elif isinstance(wanted, int) and not isinstance(wanted, bool):
             if not 1 <= wanted <= len(names):
                 raise ImportRejected(f"{source.name}: no sheet number {wanted}; it has {len(names)}")
@@ -202,6 +202,39 @@ class MappingAdapter(Adapter):
             notes, issues = [], []
         if ctx is None:
             raise ImportRejected(f"{source.name}: no data rows below the column names")
+
+
+def _sheet_with_columns(path: Path, names: list[str], mapping: Mapping) -> str:
+    """The first sheet whose first rows hold every column the mapping names (else the first sheet)."""
+    import fastexcel
+
+    wanted = {_norm(c) for c in mapping.wanted_columns()}
+    reader = fastexcel.read_excel(str(path))
+    for name in names:
+        head = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=30).to_polars()
+        if any(wanted <= {_norm(v) for v in row if v is not None} for row in head.iter_rows()):
+            return name
+    return names[0]
+
+
+def bundled_mappings() -> list[Path]:
+    from importlib import resources
+
+    folder = resources.files("mobtrack") / "data" / "mappings"
+    return sorted(Path(str(e)) for e in folder.iterdir() if e.name.endswith(".yaml"))
+
+
+def bundled_mapping_for(head: pl.DataFrame) -> Path | None:
+    """A bundled mapping whose columns are all in one of the first rows of `head` (a text grid), if any."""
+    rows = [{_norm(v) for v in row if v is not None} for row in head.select(pl.exclude(ROW)).iter_rows()]
+    for path in bundled_mappings():
+        try:
+            wanted = {_norm(c) for c in Mapping.load(path).wanted_columns()}
+        except ImportRejected:
+            continue
+        if any(wanted <= row for row in rows):
+            return path
+    return None
 
 
 def _header_index(grid: pl.DataFrame, mapping: Mapping, file: str) -> int:
