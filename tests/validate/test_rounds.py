@@ -89,3 +89,9 @@ def test_totals_must_match_for_every_group_and_unit():
     full = stored([("SA", 3, "idps", "individuals", 100), ("SA", 3, "idps", "households", 20)])
     assert round_(records, RuleContext("f", stored_round_totals=full)) == [
         (2, "assessment_type", "round-repeated-across-types")]
+
+
+def test_round_totals_work_on_stored_observations_without_round_columns():
+    records = current().drop("operation", "country_iso3", "assessment_type", "round_number", "reporting_date",
+                             "period_start", "period_end")
+    assert round_totals(records).rows() == [("idps", "individuals", 12_900)]
