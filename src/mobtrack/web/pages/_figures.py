@@ -10,9 +10,10 @@ hidden. This module only reshapes those rows for templates.
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from mobtrack.store.places import hierarchy
+from mobtrack.store.schema import location
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import catalogue
 from mobtrack.web.services import figures as service
@@ -86,10 +87,16 @@ def descendants(conn: Connection, country_iso3: str, pcode: str) -> set[str]:
 
 def site_figures(conn: Connection, view: View, assessment_type: str, round_number: int, pcode: str,
                  group: str = GROUP, unit: str = UNIT) -> pl.DataFrame:
-    """Sites and villages (level 5) below a place in one round: pcode, name, value, suppressed."""
+    """Sites and villages (level 5) below a place in one round: pcode, name, value, suppressed, site_type."""
     rows, _ = service.figures(conn, view, 5, group, unit, round_number=round_number, assessment_type=assessment_type)
     if rows.is_empty():
-        return rows.select("pcode", "name", "value", "suppressed")
-    below = descendants(conn, view.country_iso3, pcode)
-    return (rows.filter(pl.col("pcode").is_in(list(below))).select("pcode", "name", "value", "suppressed")
+        return rows.select("pcode", "name", "value", "suppressed", pl.lit(None, pl.String).alias("site_type"))
+    below = list(descendants(conn, view.country_iso3, pcode))
+    sites = rows.filter(pl.col("pcode").is_in(below)).select("pcode", "name", "value", "suppressed")
+    # The site type (camp, collective centre, host community...) is an attribute of the place, not a count.
+    types = conn.execute(select(location.c.pcode, location.c.site_type).where(
+        location.c.country_iso3 == view.country_iso3, location.c.pcode.in_(sites["pcode"].to_list() or ["-"]),
+        location.c.site_type.is_not(None))).all()
+    kinds = pl.DataFrame(types, schema={"pcode": pl.String, "site_type": pl.String}, orient="row").unique("pcode")
+    return (sites.join(kinds, on="pcode", how="left")
             .sort(["value", "name"], descending=[True, False], nulls_last=True))
