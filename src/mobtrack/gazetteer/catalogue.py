@@ -154,7 +154,7 @@ class CountryGazetteer:
             for uid, pcode, name, names, parent in part.select(
                     "id", "pcode", "name", "names", "parent_pcode").iter_rows():
                 spellings = _spellings(name, names)
-                keys = {name_key(s) for s in spellings} | {sorted_key(s) for s in spellings}
+                keys = {f(s) for s in spellings for f in (name_key, sorted_key)}
                 units[pcode] = Unit(uid, pcode, name, parent, spellings, frozenset(k for k in keys if k))
             self._levels[key] = Level(self.iso3, level, version, units, self.parents)
         return self._levels[key]

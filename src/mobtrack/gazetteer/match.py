@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from mobtrack.gazetteer.catalogue import CountryGazetteer, Level
-from mobtrack.gazetteer.names import fuzzy_form, name_key, skeleton, sorted_key
+from mobtrack.gazetteer.names import fuzzy_form, name_key, single_key, skeleton, sorted_key
 from mobtrack.gazetteer.pcodes import clean_code
 
 # Fuzzy acceptance: close to the name, and clearly closer than any other unit. Chosen on the
@@ -94,7 +94,7 @@ def match_name(level: Level, name: str, parent: str | None, aliases: dict | None
             return Match(status="unmatched", method="alias", detail=f"{name!r} was reviewed: no such place")
         if decided and decided in level.units:
             return _accept(level, decided, "alias", 100.0, "reviewed decision")
-    by_key = set(level.by_key.get(key, ())) | set(level.by_key.get(sorted_key(name), ()))
+    by_key = {p for k in (key, sorted_key(name)) for p in level.by_key.get(k, ())}
     for method, found in (("exact-name", level.by_exact.get(name.strip(), ())), ("normalised-name", by_key)):
         hits = within(found)
         # An exact spelling still yields to ambiguity: "برام" is exactly one district's name but,
@@ -189,7 +189,9 @@ def _fuzzy(level: Level, name: str, parent: str | None) -> Match:
         why = f"too close to {ranked[1][0]} ({runner:.0f})"
     elif spelling[top] <= rival_letters:
         why = "another unit is spelled as closely"
-    elif len(name_key(name)) < FUZZY_MIN_LETTERS:
+    elif len(name_key(name)) < FUZZY_MIN_LETTERS and not (
+            # within a parent, a doubled letter is no reason to doubt a short name ("Asosa"/"Assosa")
+            parent is not None and single_key(name) in {single_key(n) for n in level.units[top].names}):
         why = "too short a name to accept a near spelling"
     elif sibling := _sibling(level, name, top, [p for p, sc in ranked[1:] if sc >= REVIEW_SCORE]):
         why = f"the word that tells it from {sibling} is misspelt"
@@ -300,7 +302,7 @@ def _check_agreement(level: Level, m: Match, name: str | None, parent: str | Non
                                 f"{m.pcode} ({unit.name}) belongs to {unit.parent}, not to {parent} as the row says"))
     if not name:
         return
-    if name_key(name) in unit.keys or sorted_key(name) in unit.keys:
+    if {name_key(name), sorted_key(name)} & unit.keys:
         return
     if any(name_key(part) in unit.keys for part in _parts(name)):
         return  # "Dessalines/Marchandes" for Dessalines

@@ -88,6 +88,12 @@ def sorted_key(name: str | None) -> str:
 
 
 @lru_cache(maxsize=200_000)
+def single_key(name: str | None) -> str:
+    """Key with doubled letters made single ("Assosa" == "Asosa", "Kembatta" == "Kembata")."""
+    return _DOUBLE.sub(r"\1", name_key(name))
+
+
+@lru_cache(maxsize=200_000)
 def fuzzy_form(name: str | None) -> str:
     """The spaced form rapidfuzz scores, so that word order and word boundaries still count."""
     return " ".join(name_tokens(name))
