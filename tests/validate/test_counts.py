@@ -1,6 +1,8 @@
 """Count cells: placeholders, text, negative, fractional and empty counts."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mobtrack.validate import RuleContext, check_rows
 from tests.validate.helpers import frame, rows
@@ -52,3 +54,14 @@ def test_count_classes_are_exclusive():
     records = frame(*[{"value": None, "raw_value": t} for t in texts])
     found = rows(records)
     assert sorted(r for r, _, _ in found) == list(range(2, 2 + len(texts)))  # exactly one issue per row
+
+
+COUNT_RULES = {"placeholder-count", "non-numeric-count", "negative-count", "fractional-count", "empty-count"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.text(max_size=12), st.floats(allow_nan=True).map(str), st.integers().map(str),
+                 st.sampled_from(["Not available", " - ", "N/A", "1,234", "12.0", "-0", "1e3"])))
+def test_any_unread_count_gets_exactly_one_count_issue(text):
+    found = [rule for _, _, rule in rows(frame({"value": None, "raw_value": text})) if rule in COUNT_RULES]
+    assert len(found) == 1, (text, found)
