@@ -206,3 +206,11 @@ def test_streamed_csv_blocks_never_cut_inside_a_quoted_value(tmp_path):
     assert frame["c1"].cast(pl.Int64).to_list() == list(range(8000))
     assert frame["c0"][7999] == 'Site 7999, block "A"\nsecond line'
     assert frame["_row"].to_list() == list(range(2, 8002))  # record numbers, as a spreadsheet shows them
+
+
+def test_old_mac_line_ends_are_read(tmp_path):
+    path = tmp_path / "ken_baseline_round_1.csv"
+    rows = [HEADER, TAGS, *district_rows()]
+    path.write_bytes("\r".join(",".join(str(v) for v in r) for r in rows).encode("utf-8") + b"\r")
+    records, _, _, _ = read_all(path)
+    assert records.filter(pl.col("unit") == "individuals")["value"].sum() == 164

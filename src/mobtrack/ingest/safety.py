@@ -233,12 +233,16 @@ def utf8_csv(path: Path) -> Iterator[tuple[Path, str]]:
     """A UTF-8 path for Polars (which reads only UTF-8), transcoding in chunks when needed.
 
     Yields (path, encoding found). Memory stays bounded: the file is converted 1 MB at a time
-    into a temporary file that is removed afterwards.
+    into a temporary file that is removed afterwards. Line ends written as a lone CR (old Mac
+    exports) become LF on the way.
     """
     with open(path, "rb") as fh:
         head = fh.read(65536)
     encoding, bom = detect_encoding(head)
-    if encoding == "utf-8":
+    text = head[bom:].decode(encoding.replace("-sig", ""), errors="replace")
+    # old Mac "CSV (Macintosh)" ends lines with CR alone, which Polars does not split on
+    cr_only = "\r" in text and "\n" not in text
+    if encoding == "utf-8" and not cr_only:
         yield path, encoding
         return
     decoder = codecs.getincrementaldecoder(encoding.replace("-sig", ""))(errors="strict")
@@ -248,7 +252,8 @@ def utf8_csv(path: Path) -> Iterator[tuple[Path, str]]:
             src.seek(bom)
             try:
                 while chunk := src.read(1 << 20):
-                    dst.write(decoder.decode(chunk).encode("utf-8"))
+                    out = decoder.decode(chunk)
+                    dst.write((out.replace("\r", "\n") if cr_only else out).encode("utf-8"))
                 dst.write(decoder.decode(b"", final=True).encode("utf-8"))
             except UnicodeDecodeError as exc:
                 raise ImportRejected(
