@@ -101,13 +101,13 @@ def partition(draw):
     return [TOTAL | {"value": total}] + rows
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(partition())
 def test_exact_partition_never_flags(rows):
     assert round_(frame(*rows)) == []
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(partition(), st.data())
 def test_perturbing_one_breakdown_always_flags(rows, data):
     i = data.draw(st.sampled_from([k for k, r in enumerate(rows) if r["role"] == "breakdown"]))
@@ -120,7 +120,7 @@ def test_perturbing_one_breakdown_always_flags(rows, data):
     assert found == [(parent + 2, "parts", "breakdown-sum-mismatch")]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(partition(), st.data())
 def test_perturbing_one_part_flags_it_against_total_and_its_breakdowns(rows, data):
     i = data.draw(st.sampled_from([k for k, r in enumerate(rows) if r["role"] == "part"]))
