@@ -92,7 +92,7 @@ def test_upload_review_publish_dashboard_download(page_factory, live):
     public.select_option("#download-round", "1")
     public.select_option("#download-level", "1")
     with public.expect_download() as info:
-        public.locator("#download-csv").click()
+        public.locator("#download-file").click()
     rows = list(csv.DictReader(io.StringIO(open(info.value.path(), encoding="utf-8").read())))
     expected = (truth.filter(pl.col("round_number") == 1).group_by("adm1_pcode").agg(pl.col("value").sum())
                 .rows())

@@ -22,6 +22,7 @@ VOCABULARY = [
     "error", "warning", "info",
     "male", "female", "unknown",
     "Sex", "Age", "Reason for displacement", "Shelter type", "Time since displacement",
+    "Figures per place and round", "Change since the previous round",
 ]
 _TEMPLATE = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
 _PYTHON = re.compile(r"""\bt\(\s*"((?:[^"\\]|\\.)*)"|\bt\(\s*'((?:[^'\\]|\\.)*)'""")
