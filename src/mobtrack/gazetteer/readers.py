@@ -13,8 +13,6 @@ boundary file carrying its geometry as WKB.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from datetime import date
@@ -309,7 +307,7 @@ def _read_shapefile(path: Path, country_iso3: str | None) -> pl.DataFrame:
     import shapely
 
     try:
-        reader = shapefile.Reader(str(path), encoding=_shapefile_encoding(path))
+        reader = shapefile.Reader(str(path), encoding=_shapefile_encoding(path), encodingErrors="replace")
     except shapefile.ShapefileException as exc:
         raise GazetteerFileError(f"{path.name}: cannot read shapefile ({exc})") from exc
     with reader:
@@ -322,16 +320,19 @@ def _read_shapefile(path: Path, country_iso3: str | None) -> pl.DataFrame:
 
 
 def _shapefile_encoding(path: Path) -> str:
+    """The .cpg file names the DBF's code page ("UTF-8", "ISO_8859_1", "1252"); without one, UTF-8."""
+    import codecs
+
     cpg = path.with_suffix(".cpg")
-    if cpg.is_file():
-        text = cpg.read_text(errors="ignore").strip().lower()
-        if text in ("utf-8", "utf8", "65001"):
-            return "utf-8"
-        if text:
-            return text.replace("iso_8859_1", "latin-1")
-    return "utf-8"
-
-
-def read_csv_rows(data: bytes) -> list[dict]:
-    """Helper for tests and the bundled list: CSV bytes to dict rows."""
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    text = cpg.read_text(errors="ignore").strip() if cpg.is_file() else ""
+    if not text:
+        return "utf-8"
+    try:
+        codecs.lookup(text)
+        return text  # as the .cpg says it (pyshp compares the two)
+    except LookupError:
+        pass
+    try:
+        return codecs.lookup(f"cp{text}").name if text.isdigit() else "latin-1"
+    except LookupError:
+        return "latin-1"  # never fails to decode; names stay readable for the Latin-script COD files
