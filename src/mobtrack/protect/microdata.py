@@ -87,9 +87,16 @@ def global_risk(frame: pl.DataFrame, qi: Sequence[str], weight: str | None = Non
 
 def recode_bands(frame: pl.DataFrame, column: str, breaks: Sequence[float], labels: Sequence[str] | None = None
                  ) -> pl.DataFrame:
-    """Replace a number by its band (e.g. age 0-4, 5-17, 18-59, 60+)."""
-    return frame.with_columns(pl.col(column).cut(list(breaks), labels=list(labels) if labels else None,
-                                                 left_closed=True).cast(pl.String))
+    """Replace a number by its band; ``breaks`` [18, 60] gives bands <18, 18-60, 60+ (left-closed)."""
+    breaks = sorted(breaks)
+    labels = list(labels) if labels else [f"<{breaks[0]:g}", *[f"{a:g}-{b:g}" for a, b in zip(breaks, breaks[1:], strict=False)],
+                                          f"{breaks[-1]:g}+"]
+    if len(labels) != len(breaks) + 1:
+        raise ValueError(f"{len(breaks)} breaks make {len(breaks) + 1} bands, got {len(labels)} labels")
+    expr = pl.when(pl.col(column).is_null()).then(None)
+    for b, label in zip(breaks, labels, strict=False):
+        expr = expr.when(pl.col(column) < b).then(pl.lit(label))
+    return frame.with_columns(expr.otherwise(pl.lit(labels[-1])).alias(column))
 
 
 def recode_categories(frame: pl.DataFrame, column: str, mapping: Mapping[str, str]) -> pl.DataFrame:
@@ -103,9 +110,10 @@ def top_code(frame: pl.DataFrame, column: str, maximum: float) -> pl.DataFrame:
 
 
 def local_suppression(frame: pl.DataFrame, qi: Sequence[str], k: int = K_MIN,
-                      importance: Sequence[str] | None = None) -> tuple[pl.DataFrame, int]:
-    """Blank quasi-identifiers of records in groups smaller than k, least important column first,
-    until every record is k-anonymous. Returns the frame and the number of values blanked."""
+                      importance: Sequence[str] | None = None) -> tuple[pl.DataFrame, dict]:
+    """Blank quasi-identifiers of records in groups smaller than k, least important column first
+    (``importance`` lists the most important first). Records still in too-small groups once all
+    their quasi-identifiers are blank are removed. Returns the frame and what was done."""
     _check(frame, qi)
     order = list(reversed(importance)) if importance else list(qi)[::-1]
     if sorted(order) != sorted(qi):
@@ -118,7 +126,8 @@ def local_suppression(frame: pl.DataFrame, qi: Sequence[str], k: int = K_MIN,
             break
         blanked += int((small & out[col].is_not_null()).sum())
         out = out.with_columns(pl.when(small).then(None).otherwise(pl.col(col)).alias(col))
-    return out, blanked
+    still = class_sizes(out, qi)["f"] < k
+    return out.filter(~still), {"values_blanked": blanked, "records_removed": int(still.sum())}
 
 
 @dataclass(frozen=True)
