@@ -278,3 +278,11 @@ def test_reporting_date_from_the_file_name_when_the_file_has_none(tmp_path):
     # a date column wins over the name
     path = write_csv(tmp_path / "ken_baseline_round_3_25_september_2023.csv", [HEADER, TAGS, *district_rows()])
     assert {str(d) for d in read_all(path)[0]["reporting_date"]} == {"2024-03-31"}
+
+
+def test_country_codes_as_written_become_iso3(tmp_path):
+    rows = [HEADER, TAGS, *district_rows()]
+    for r in rows[2:]:
+        r[2] = "ke"  # ISO2, lower case, in the code column
+    records, _, _, _ = read_all(write_csv(tmp_path / "x_baseline_round_1.csv", rows))
+    assert set(records["country_iso3"]) == {"KEN"}

@@ -132,11 +132,12 @@ def resolve(
 
     # country
     if options.country_iso3:
-        out["country_iso3"] = pl.lit(options.country_iso3.upper())
+        out["country_iso3"] = pl.lit(country_code(options.country_iso3) or options.country_iso3.strip().upper())
     else:
         candidates = []
         if "country_iso3" in columns:
-            candidates.append(columns["country_iso3"].str.to_uppercase())
+            # codes as written ("nga", "NG", even "Nigeria" in a code column) to ISO3
+            candidates.append(map_unique(columns["country_iso3"], lambda v: country_code(v) or v.strip().upper()))
         if "country_name" in columns:
             candidates.append(_map_countries(columns["country_name"], sample))
         from_codes = country_from_pcodes(columns, sample)
