@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from typer.testing import CliRunner
+
+from mobtrack.cli import app
+
+runner = CliRunner()
+
+
+def test_suppress_command_writes_a_protected_table(tmp_path):
+    src = tmp_path / "counts.csv"
+    pl.DataFrame({"adm1": ["A", "A", "B"], "adm2": ["A1", "A2", "B1"], "value": [4, 50, 60]}).write_csv(src)
+    out = tmp_path / "public.csv"
+    result = runner.invoke(app, ["protect", "suppress", str(src), "--levels", "adm1,adm2", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["primary"] == 1 and summary["suppressed"] >= 2
+    table = pl.read_csv(out)
+    assert table.filter(pl.col("adm2") == "A1")["value"][0] is None
+
+
+def test_suppress_command_usage_errors_exit_2(tmp_path):
+    src = tmp_path / "counts.csv"
+    pl.DataFrame({"adm1": ["A"], "value": [4]}).write_csv(src)
+    result = runner.invoke(app, ["protect", "suppress", str(src), "--levels", "adm1,adm9"])
+    assert result.exit_code == 2 and "adm9" in result.output
+
+
+def test_risk_command_fails_risky_files(tmp_path):
+    src = tmp_path / "hh.csv"
+    pl.DataFrame({"district": ["a", "a", "b"], "sex": ["f", "m", "f"]}).write_csv(src)
+    result = runner.invoke(app, ["protect", "risk", str(src), "--qi", "district,sex", "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["k"] == 1
+
+
+def test_audit_verify_and_export(db_url, tmp_path):
+    r = runner.invoke(app, ["protect", "agreement", "--org", "NGO", "--purpose", "planning", "--datasets", "op:1/*",
+                            "--expires", "2999-01-01", "--db", db_url, "--json"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["protect", "budget", "op:1/idps", "--epsilon", "3", "--db", db_url, "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["budget"] == 3
+    r = runner.invoke(app, ["audit", "verify", "--db", db_url, "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["entries"] == 2
+    out = tmp_path / "audit.jsonl"
+    r = runner.invoke(app, ["audit", "export", "--out", str(out), "--db", db_url])
+    assert r.exit_code == 0
+    actions = [json.loads(line)["action"] for line in out.read_text().splitlines()]
+    assert actions == ["agreement.create", "dp.budget"]
