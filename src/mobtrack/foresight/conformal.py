@@ -11,6 +11,7 @@ usual finite-sample correction ceil((n+1)(1-a))/n, so coverage holds for exchang
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -21,9 +22,10 @@ MIN_POOL = 20  # fewer pooled errors than this at a horizon: pool all horizons i
 def series_scale(values: np.ndarray, window: int = 24) -> np.ndarray:
     """Recent mean absolute change per series (n,), floored at 1 (one person)."""
     recent = values[:, -window:]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # series not started yet: all-NaN rows
         diffs = np.abs(np.diff(recent, axis=1))
-        scale = np.nanmean(np.where(np.isnan(diffs), np.nan, diffs), axis=1)
+        scale = np.nanmean(diffs, axis=1)
     return np.fmax(np.nan_to_num(scale, nan=1.0), 1.0)
 
 

@@ -12,6 +12,8 @@ origin, so they never need to be known in the future.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 N_LAGS = 12
@@ -29,7 +31,8 @@ def _features(
     lags: np.ndarray, h: int, season_pos: np.ndarray, covariates: np.ndarray | None, ends: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Normalised feature rows for every (series, end) pair, and the scale used."""
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # windows before a series starts are all NaN
         scale = np.nanmean(lags, axis=2) + 1.0  # +1 keeps all-zero histories finite
     norm = lags / scale[..., None]
     n, m, _ = lags.shape
