@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from mobtrack.store.db import ensure_schema, resolve_url
 from mobtrack.web import errors
-from mobtrack.web.auth import csrf_cookie_middleware, csrf_protect
+from mobtrack.web.auth import csrf_cookie_header, csrf_protect
 from mobtrack.web.auth import router as auth_router
 from mobtrack.web.templating import STATIC
 
@@ -62,14 +62,7 @@ def create_app(db_url: str | None = None, secure_cookies: bool | None = None,
         app.state.secret_key = os.environ.get("MOBTRACK_SECRET_KEY") or secret_key(conn)
 
     errors.install(app)
-    app.middleware("http")(csrf_cookie_middleware)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    app.add_middleware(HeadersMiddleware)
 
     from mobtrack.web import v3
     from mobtrack.web.api import router as api_router
@@ -95,6 +88,34 @@ def create_app(db_url: str | None = None, secure_cookies: bool | None = None,
         return HTMLResponse(_plain_docs(app.openapi()))
 
     return app
+
+
+class HeadersMiddleware:
+    """Security headers on every response, and the pre-login CSRF cookie when a page made one.
+
+    Plain ASGI rather than @app.middleware("http"): that wrapper costs a task and a stream per request.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in self.headers if k not in present]
+                cookie = csrf_cookie_header(scope)
+                if cookie:
+                    headers.append((b"set-cookie", cookie.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _plain_docs(spec: dict) -> str:

@@ -110,14 +110,15 @@ def _csrf_seed(request: Request) -> str:
     return seed
 
 
-async def csrf_cookie_middleware(request: Request, call_next):
-    """Set the pre-login CSRF cookie when a page handed out a token seeded by a new one."""
-    response = await call_next(request)
-    seed = getattr(request.state, "new_csrf_seed", None)
-    if seed and not request.cookies.get(CSRF_COOKIE):
-        response.set_cookie(CSRF_COOKIE, seed, httponly=True, samesite="lax",
-                            secure=request.app.state.secure_cookies, path="/")
-    return response
+def csrf_cookie_header(scope) -> str | None:
+    """The Set-Cookie value for a pre-login CSRF seed made while handling this request, if any."""
+    state = scope.get("state") or {}
+    seed = state.get("new_csrf_seed")
+    if not seed:
+        return None
+    app = scope["app"]
+    secure = "; Secure" if app.state.secure_cookies else ""
+    return f"{CSRF_COOKIE}={seed}; HttpOnly; Path=/; SameSite=Lax{secure}"
 
 
 def current_user(request: Request, conn: Connection = Depends(connection)) -> Principal:

@@ -80,8 +80,29 @@ _LOCK = Lock()
 MAX_CACHED_RESPONSES = 512
 
 
+_STAMPS: dict[str, tuple[float, tuple]] = {}
+STAMP_TTL = 1.0  # a newly published round reaches anonymous readers within a second
+
+
 def _stamp(conn: Connection) -> tuple:
     """Changes whenever any round is imported, corrected, published or withdrawn."""
+    import time
+
+    url = str(conn.engine.url)
+    hit = _STAMPS.get(url)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    stamp = _query_stamp(conn)
+    _STAMPS[url] = (time.monotonic() + STAMP_TTL, stamp)
+    return stamp
+
+
+def forget_stamps() -> None:
+    """After a change made by this process (import, publish, review): no need to wait for the TTL."""
+    _STAMPS.clear()
+
+
+def _query_stamp(conn: Connection) -> tuple:
     published = func.sum(case((round_.c.status == "published", 1), else_=0))
     return tuple(conn.execute(select(func.count(round_.c.id), func.max(round_.c.current_version_id),
                                      func.max(round_.c.published_at), published)).one())

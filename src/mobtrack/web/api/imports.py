@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from sqlalchemy import Connection
 
 from mobtrack.ingest import ImportOptions
+from mobtrack.web.api._common import forget_stamps
 from mobtrack.web.auth import client_of, connection, require_permission
 from mobtrack.web.services import audit, imports
 from mobtrack.web.services.principal import UPLOAD, Principal
@@ -42,6 +43,7 @@ def confirm(request: Request, upload_id: str,
             conn: Connection = Depends(connection), user: Principal = Depends(require_permission(UPLOAD))):
     """Import the checked file (one transaction); publish its rounds too when asked and allowed."""
     result = imports.confirm(conn, user, request.app.state.db_url, upload_id, publish)
+    forget_stamps()
     audit.record(conn, user, "import", upload_id, client=client_of(request),
                  details={"status": result["status"], "published": result["published"]})
     return {"ok": True, "data": result}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import Connection
 
-from mobtrack.web.api._common import Cursor, Limit, Sort, frame_response, rows_response
+from mobtrack.web.api._common import Cursor, Limit, Sort, forget_stamps, frame_response, rows_response
 from mobtrack.web.auth import client_of, connection, current_user, require_login
 from mobtrack.web.services import audit, catalogue, imports, quality
 from mobtrack.web.services.principal import READ_QUALITY, Principal
@@ -57,5 +57,6 @@ def publish_round(request: Request, operation: str, number: int,
     """Make a round public. 409 with the blocking errors while any remain."""
     op = catalogue.find_operation(conn, user, operation)
     result = imports.publish_round(conn, user, op["name"], number, assessment_type)
+    forget_stamps()
     audit.record(conn, user, "publish", f"{op['name']}/round {number}", client=client_of(request), details=result)
     return {"ok": True, "data": result}

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from mobtrack.web.api._common import Cursor, Limit, decode_cursor, encode_cursor
+from mobtrack.web.api._common import Cursor, Limit, decode_cursor, encode_cursor, forget_stamps
 from mobtrack.web.auth import client_of, connection, require_login
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, catalogue, quality
@@ -58,6 +58,7 @@ def decide(request: Request, review_id: int, decision: Decision, conn: Connectio
            user: Principal = Depends(require_login)):
     """Accept a candidate (or any p-code of the right level) or reject; held-back rounds are re-resolved."""
     outcome = quality.decide(conn, user, review_id, decision.pcode)
+    forget_stamps()
     audit.record(conn, user, "review-decision", f"review/{review_id}", client=client_of(request),
                  details={"pcode": decision.pcode})
     return {"ok": True, "data": outcome}

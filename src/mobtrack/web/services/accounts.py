@@ -110,6 +110,7 @@ def set_active(conn: Connection, username: str, active: bool) -> None:
     if uid is None:
         raise AccountError(f"no user {username!r}")
     conn.execute(update(web_user).where(web_user.c.id == uid).values(active=active))
+    _forget_tokens()
     if not active:  # a disabled account loses its sessions and tokens at once
         conn.execute(update(web_session).where(web_session.c.user_id == uid, web_session.c.ended_at.is_(None))
                      .values(ended_at=now()))
@@ -205,7 +206,33 @@ def create_token(conn: Connection, user_id: int, name: str, days: int | None = 3
     return token
 
 
+# Scripts call many times a second; a token's user is looked up at most every TOKEN_TTL seconds per
+# process. Disabling a user or revoking a token here clears it at once; other worker processes
+# follow within TOKEN_TTL.
+TOKEN_TTL = 10.0
+_TOKENS: dict[tuple, tuple[float, Principal]] = {}
+
+
+def _forget_tokens() -> None:
+    _TOKENS.clear()
+
+
 def token_principal(conn: Connection, token: str) -> Principal | None:
+    import time
+
+    key = (str(conn.engine.url), security.digest(token))
+    hit = _TOKENS.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    principal = _token_principal(conn, token)
+    if principal is not None:
+        if len(_TOKENS) > 10_000:
+            _TOKENS.clear()
+        _TOKENS[key] = (time.monotonic() + TOKEN_TTL, principal)
+    return principal
+
+
+def _token_principal(conn: Connection, token: str) -> Principal | None:
     row = conn.execute(select(web_api_token).where(web_api_token.c.token_hash == security.digest(token),
                                                    web_api_token.c.revoked_at.is_(None))).mappings().first()
     if row is None or (row["expires_at"] is not None and _aware(row["expires_at"]) < now()):
@@ -229,6 +256,7 @@ def revoke_token(conn: Connection, user_id: int, token_id: int) -> bool:
                                                          web_api_token.c.user_id == user_id,
                                                          web_api_token.c.revoked_at.is_(None)))
                         .values(revoked_at=now()))
+    _forget_tokens()
     return done.rowcount > 0
 
 
