@@ -7,6 +7,9 @@ to do: a Polars join of the round's rows onto a ready (p-code -> location id) ta
     .venv/bin/python bench/matching_resolve.py                    # SQLite, 20 rounds of 40,000 rows
     .venv/bin/python bench/matching_resolve.py --db postgresql://postgres@127.0.0.1/postgres --rounds 10
 
+It also times `load_bundled` (what `mobtrack init` runs: 32k locations) against polars.read_csv of
+the same list.
+
 Shape per round: Nigeria's 774 LGAs (bundled OCHA list, by code and name under their state) and
 3,226 synthetic sites under them (source-defined, level 5), 10 rows per place.
 """
@@ -58,8 +61,17 @@ def main() -> None:
             url = _fresh_postgres(args.db)
         upgrade(url)
         engine = get_engine(url)
+        t = time.perf_counter()
         with engine.begin() as conn:
-            gazetteer.load_bundled(conn, ["NGA"])
+            loaded = gazetteer.load_bundled(conn)
+        load_seconds = time.perf_counter() - t
+        t = time.perf_counter()
+        from importlib import resources
+
+        parsed = pl.read_csv(resources.files("mobtrack.data").joinpath("global_pcodes_adm_1_2.csv.gz").read_bytes())
+        parse_seconds = time.perf_counter() - t
+        print(f"load_bundled: {loaded:,} locations in {load_seconds * 1000:.0f} ms; polars.read_csv of the same "
+              f"list ({parsed.height:,} rows) {parse_seconds * 1000:.0f} ms; ratio {load_seconds / parse_seconds:.0f}x")
         records = round_records(args.rows_per_place)
         distinct = records.select("adm2_pcode", "site_code").unique().height
         print(f"{records.height:,} rows per round, {distinct:,} distinct places, {args.rounds} rounds, {url.split(':')[0]}")

@@ -79,3 +79,9 @@ def test_child_outside_parent_is_reported(two_versions):
     assert out.records["location_pcode"][0] == "TCD0701"
     assert [i.rule for i in out.issues] == ["child-outside-parent"]
     assert out.issues[0].column == "adm2_pcode"
+
+
+def test_reporting_timestamp_is_read_as_its_day(two_versions):
+    engine, _ = two_versions
+    out = _resolve(engine, dt.datetime(2025, 6, 1, 12, 0), admin_level=[2], adm2_name=["Mamdi"])
+    assert out.records["location_pcode"][0] == "TCD0701"

@@ -134,6 +134,8 @@ class CountryGazetteer:
         if not candidates:
             return None
         day = day or date.today()
+        if isinstance(day, datetime):  # a timestamp is compared by its day
+            day = day.date()
         valid = [v for v in candidates if v.covers(day)]
         if valid:
             return max(valid, key=lambda v: (v.valid_from or date.min, not v.bundled, v.loaded_at or datetime.min))

@@ -248,8 +248,7 @@ def units_from_long(frame: pl.DataFrame, country_iso3: str | None, source: str) 
     # The OCHA list has a few units without a name (JAM): they can be matched by code only.
     return out.with_columns(
         pl.when(pl.col("name").is_null()).then(pl.lit("{}"))
-        .otherwise(pl.concat_str(pl.lit('{"und": '), pl.col("name").map_elements(
-            lambda s: json.dumps(s, ensure_ascii=False), return_dtype=pl.String), pl.lit("}"))).alias("names"),
+        .otherwise(pl.struct(pl.col("name").alias("und")).struct.json_encode()).alias("names"),
         pl.col("name").fill_null(pl.col("pcode")),
         pl.lit(None, pl.Date).alias("valid_to"), pl.lit(None, pl.Float64).alias("latitude"),
         pl.lit(None, pl.Float64).alias("longitude"), pl.lit(None, pl.Binary).alias("geometry"),
