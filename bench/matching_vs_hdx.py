@@ -1,6 +1,6 @@
 """Benchmark: mobtrack's name matching against hdx-python-country's AdminLevel, same names, one run.
 
-Both match the same names (DTM API v3 JSON, HDX's DTM CSV, the DTM country workbooks and the
+Both match the same names (DTM API v3 and v2 JSON, HDX's DTM CSV, the DTM country workbooks and the
 English names of the COD-AB boundary files; codes hidden, see shared_tests/gazetteer/namesets.py)
 against the same gazetteer: the OCHA global p-code list (admin1-2). AdminLevel is given that list
 from the local file with `setup_from_iterable` and the p-code lengths with
@@ -35,7 +35,7 @@ from shared_tests.gazetteer.namesets import name_sets  # noqa: E402
 
 from mobtrack.gazetteer.lookup import gazetteer_for, match_names  # noqa: E402
 
-SOURCES = ["api-v3", "global-csv", "workbooks", "boundaries-en"]
+SOURCES = ["api-v3", "api-v2", "global-csv", "workbooks", "boundaries-en"]
 
 
 def hdx_levels(countries: list[str], data: Path):

@@ -3,6 +3,7 @@
 Each item is a place name as a real source writes it, the name of its parent unit (for admin2),
 and the p-code the source gives, which is hidden from the matcher and used as the truth:
 - `api-v3`: DTM API v3 JSON, admin1 and admin2 names of AFG, HTI, TCD;
+- `api-v2`: the legacy v2 API JSON of the same countries (with AFG admin2);
 - `global-csv`: HDX's CSV of the same API (HXL row 2);
 - `workbooks`: the DTM country workbooks (HXL hashtags #adm1+name/#adm1+code...; Nigeria's swapped
   admin2 tags are read the right way round);
@@ -50,6 +51,17 @@ def api_v3(data: Path) -> Iterator[Item]:
             name, code = _clean(r.get(f"admin{level}Name")), _clean(r.get(f"admin{level}Pcode"))
             if name and code:
                 yield Item("api-v3", r["admin0Pcode"], level, name, _clean(r.get("admin1Name")) if level == 2 else None,
+                           code)
+
+
+def api_v2(data: Path) -> Iterator[Item]:
+    """The legacy v2 API: the same fields, and AFG admin2 too."""
+    for path in sorted((data / "dtm" / "api" / "v2").glob("idpadmin[12]data-*.json")):
+        level = int(path.name[len("idpadmin")])
+        for r in json.loads(path.read_text())["result"]:
+            name, code = _clean(r.get(f"admin{level}Name")), _clean(r.get(f"admin{level}Pcode"))
+            if name and code:
+                yield Item("api-v2", r["admin0Pcode"], level, name, _clean(r.get("admin1Name")) if level == 2 else None,
                            code)
 
 
@@ -181,7 +193,7 @@ def boundaries_variants(data: Path) -> Iterator[Item]:
                         yield Item("boundaries-variants", iso3, level, v, parent, code)
 
 
-SOURCES = {"api-v3": api_v3, "global-csv": global_csv, "workbooks": workbooks, "boundaries-en": boundaries_en,
+SOURCES = {"api-v3": api_v3, "api-v2": api_v2, "global-csv": global_csv, "workbooks": workbooks, "boundaries-en": boundaries_en,
            "boundaries-variants": boundaries_variants}
 
 
