@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -43,8 +44,9 @@ class LoadedVersion:
                 "valid_from": self.valid_from, "valid_to": self.valid_to}
 
 
+@cache
 def bundled_units() -> pl.DataFrame:
-    """The OCHA global p-code list shipped with the package, as units."""
+    """The OCHA global p-code list shipped with the package, as units (read once per process)."""
     data = resources.files("mobtrack.data").joinpath("global_pcodes_adm_1_2.csv.gz").read_bytes()
     frame = pl.read_csv(data, infer_schema=False)
     return units_from_long(frame, None, "global_pcodes_adm_1_2.csv")
