@@ -71,6 +71,17 @@ class ImportResult:
         }
 
 
+def _round_totals(figures: pl.DataFrame | None, assessment_type: str, number: int) -> pl.DataFrame:
+    """A stored round's headline totals: its country-level figures, where no value was missing."""
+    schema = {"assessment_type": pl.String, "round_number": pl.Int64, "population_group": pl.String,
+              "unit": pl.String, "value": pl.Int64}
+    if figures is None or figures.is_empty():
+        return pl.DataFrame(schema=schema)
+    top = figures.filter((pl.col("admin_level") == 0) & (pl.col("missing") == 0) & pl.col("value").is_not_null())
+    return top.select(pl.lit(assessment_type).alias("assessment_type"), pl.lit(number, dtype=pl.Int64)
+                      .alias("round_number"), "population_group", "unit", pl.col("value").cast(pl.Int64))
+
+
 class _RoundReappeared(Exception):
     """A round came back after it was finalised: the file is not grouped by round (see import_file)."""
 
@@ -102,7 +113,10 @@ def _merge_levels(stored: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
 class _Importer:
     def __init__(self, conn: Connection, source: SourceFile, options: ImportOptions, settings: dict,
                  progress: ProgressCallback | None):
-        self.conn, self.source, self.options, self.settings, self.progress = conn, source, options, settings, progress
+        self.conn, self.source, self.options, self.progress = conn, source, options, progress
+        # One context for the whole file: the issue cap and the file-wide checks keep their counts in it.
+        self.ctx = RuleContext(file=source.name, settings=settings, stored_round_totals=self._stored_totals)
+        self.totals: dict[str, pl.DataFrame] = {}  # operation -> headline totals of its stored rounds
         self.result = ImportResult(file=source.name, status="unchanged")
         self.pending: dict[tuple, list[pl.DataFrame]] = {}
         self.finalised: set[tuple] = set()
@@ -132,7 +146,7 @@ class _Importer:
                 continue
             self._missing_identity(records)
             matched, place_issues = self._match(records, file_id)
-            self._route(place_issues + check_rows(matched, self._ctx()), matched)
+            self._route(place_issues + check_rows(matched, self.ctx), matched)
             self._collect(matched)
             if self.progress:
                 self.progress(batch.records.height)
@@ -154,8 +168,16 @@ class _Importer:
                             missing["source_sheet"][0], missing["source_row"][0], column)],
                 )
 
-    def _ctx(self) -> RuleContext:
-        return RuleContext(file=self.source.name, settings=self.settings)
+    def _stored_totals(self, operation_name: str) -> pl.DataFrame:
+        """Headline totals (assessment_type, round_number, population_group, unit, value) of the operation's
+        stored rounds, read once per file and kept up to date as this file's rounds are stored."""
+        if operation_name not in self.totals:
+            from mobtrack.analytics.rounds import RoundFilter, current_rounds
+
+            frames = [_round_totals(rounds.read_figures(self.conn, r["version_id"]), r["assessment_type"], r["round"])
+                      for r in current_rounds(self.conn, RoundFilter(operation=operation_name)).iter_rows(named=True)]
+            self.totals[operation_name] = pl.concat(frames) if frames else _round_totals(None, "", 0)
+        return self.totals[operation_name]
 
     def _match(self, records: pl.DataFrame, file_id: int) -> tuple[pl.DataFrame, list[Issue]]:
         parts, issues = [], []
@@ -210,9 +232,8 @@ class _Importer:
         op_id = rounds.operation_id(self.conn, operation_name, country)
         rid = rounds.round_id(self.conn, op_id, assessment_type, int(number))
         previous = rounds.current_version(self.conn, rid)
-        ctx = self._ctx()
-        ctx.previous_figures = self._previous_figures(op_id, assessment_type, int(number))
-        round_issues = check_round(frame, ctx)
+        self.ctx.previous_figures = self._previous_figures(op_id, assessment_type, int(number))
+        round_issues = check_round(frame, self.ctx)
         observations = _settle_duplicates(frame.with_columns(pl.lit(self.file_id, dtype=pl.Int64)
                                                              .alias("source_file_id"))).select(OBSERVATION_COLUMNS)
         if previous is not None:
@@ -228,6 +249,10 @@ class _Importer:
             return
         figures = rollup(observations, hierarchy(self.conn, country))
         vid = rounds.write_version(self.conn, rid, self.file_id, observations, figures, meta, digest)
+        if operation_name in self.totals:
+            stored = self.totals[operation_name].filter(
+                (pl.col("assessment_type") != assessment_type) | (pl.col("round_number") != int(number)))
+            self.totals[operation_name] = pl.concat([stored, _round_totals(figures, assessment_type, int(number))])
         outcome.status, outcome.version = "imported", (previous.version + 1 if previous else 1)
         outcome.version_id = vid
         self.result.status = "imported"

@@ -192,3 +192,26 @@ def test_a_review_decision_puts_the_held_back_rows_on_the_map(tmp_path, db_url, 
     # the decision is remembered: the same file again is placed without asking
     again = import_file(write(tmp_path, doubtful, "again.csv"), db_url=db_url)
     assert again.status == "unchanged"
+
+
+def test_the_same_round_under_two_assessment_types_is_an_error(tmp_path, db_url, engine):
+    import_file(write(tmp_path, rows()), db_url=db_url)
+    twin = import_file(write(tmp_path, rows(assessment_type="SA"), "sa.csv"), db_url=db_url)
+    assert "round-repeated-across-types" in {i.rule for i in twin.issues}
+    assert twin.rounds[0].round_status == "draft"
+
+
+def test_validation_settings_come_from_a_rules_file(tmp_path, db_url):
+    from typer.testing import CliRunner
+
+    from mobtrack.cli import app
+
+    (tmp_path / "rules.yaml").write_text("disabled_rules: [negative-count]\n")
+    path = write(tmp_path, rows(values=(100, -5, 7)))
+    runner = CliRunner()
+    strict = runner.invoke(app, ["validate", str(path), "--db", db_url, "--json"])
+    relaxed = runner.invoke(app, ["validate", str(path), "--db", db_url, "--json", "--rules",
+                                  str(tmp_path / "rules.yaml")])
+    assert "negative-count" in strict.stdout and "negative-count" not in relaxed.stdout
+    bad = runner.invoke(app, ["validate", str(path), "--db", db_url, "--rules", str(tmp_path / "nope.yaml")])
+    assert bad.exit_code == 2

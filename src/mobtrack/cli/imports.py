@@ -19,6 +19,22 @@ Assessment = Annotated[str | None, typer.Option("--assessment-type", help="BA, S
 RoundNumber = Annotated[int | None, typer.Option("--round", help="Round number, when the file has none.")]
 Mapping = Annotated[Path | None, typer.Option("--mapping", help="YAML column-mapping file (any CSV/XLSX).")]
 Sheet = Annotated[str | None, typer.Option("--sheet", help="Workbook sheet to read (default: detected).")]
+Rules = Annotated[Path | None, typer.Option("--rules", help="YAML file of validation settings (thresholds, "
+                                            "disabled_rules); see docs/validation.md.")]
+
+
+def _settings(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc}", param_hint="--rules") from exc
+    if not isinstance(loaded, dict):
+        raise typer.BadParameter(f"{path} must hold a mapping of setting: value", param_hint="--rules")
+    return loaded
 
 
 def _options(fmt, operation, country, assessment_type, round_number, mapping, sheet) -> ImportOptions:
@@ -30,7 +46,7 @@ def _options(fmt, operation, country, assessment_type, round_number, mapping, sh
                          round_number=round_number, mapping=mapping, sheet=sheet)
 
 
-def _run(paths: list[Path], options: ImportOptions, db: str | None, dry_run: bool):
+def _run(paths: list[Path], options: ImportOptions, db: str | None, dry_run: bool, settings: dict):
     from mobtrack.pipeline import import_file
 
     results = []
@@ -38,7 +54,7 @@ def _run(paths: list[Path], options: ImportOptions, db: str | None, dry_run: boo
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         for path in paths:
             task = progress.add_task(f"{'checking' if dry_run else 'importing'} {path.name}", total=None)
-            results.append(import_file(path, options, db_url=db, dry_run=dry_run,
+            results.append(import_file(path, options, db_url=db, settings=settings, dry_run=dry_run,
                                        progress=lambda n, t=task: progress.advance(t, n)))
             progress.remove_task(task)
     return results
@@ -47,7 +63,7 @@ def _run(paths: list[Path], options: ImportOptions, db: str | None, dry_run: boo
 def import_command(
     paths: Paths, fmt: Format = None, operation: Operation = None, country: Country = None,
     assessment_type: Assessment = None, round_number: RoundNumber = None, mapping: Mapping = None,
-    sheet: Sheet = None,
+    sheet: Sheet = None, rules: Rules = None,
     publish: Annotated[bool, typer.Option("--publish", help="Publish the imported rounds when nothing blocks it.")] = False,
     db: DbOption = None, json: JsonOption = False,
 ) -> None:
@@ -55,7 +71,8 @@ def import_command(
 
     Example: mobtrack import displacement-admin2-admin0pcode-hti.json --publish
     """
-    results = _run(paths, _options(fmt, operation, country, assessment_type, round_number, mapping, sheet), db, False)
+    results = _run(paths, _options(fmt, operation, country, assessment_type, round_number, mapping, sheet), db, False,
+                   _settings(rules))
     published = _publish(results, db) if publish else []
     status = ("rejected" if any(r.status == "rejected" for r in results)
               else "imported" if any(r.status == "imported" for r in results) else "unchanged")
@@ -112,13 +129,14 @@ def _describe(result) -> None:
 def validate_command(
     paths: Paths, fmt: Format = None, operation: Operation = None, country: Country = None,
     assessment_type: Assessment = None, round_number: RoundNumber = None, mapping: Mapping = None,
-    sheet: Sheet = None, db: DbOption = None, json: JsonOption = False,
+    sheet: Sheet = None, rules: Rules = None, db: DbOption = None, json: JsonOption = False,
 ) -> None:
     """Check files without storing anything: every issue with file, sheet, row, column and reason.
 
     Example: mobtrack validate --json round_39.xlsx
     """
-    results = _run(paths, _options(fmt, operation, country, assessment_type, round_number, mapping, sheet), db, True)
+    results = _run(paths, _options(fmt, operation, country, assessment_type, round_number, mapping, sheet), db, True,
+                   _settings(rules))
     issues = [i.as_dict() for r in results for i in r.issues]
     for r in results:
         if r.status == "rejected" and not r.issues:
