@@ -177,3 +177,21 @@ def test_the_attacker_is_not_blind():
     recovered = attacker.peel(values, everything)
     assert recovered and all(truth[i] == v for i, v in recovered.items())
     assert set(attacker.linear_recoverable(values, everything)) == set(recovered)
+
+
+def test_sparse_and_dense_checks_agree():
+    """The randomized sparse check used for large groups finds exactly the dense check's cells."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    from mobtrack.protect.suppression import _fixed_columns, _fixed_columns_sparse
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        rows, cols = rng.integers(3, 30), rng.integers(3, 40)
+        a = rng.choice([0.0, 0.0, 0.0, 1.0, -1.0], size=(rows, cols))
+        a[0, :] = 0
+        a[0, 0] = 1  # cell 0 is published outright by one relation: always determined
+        dense = _fixed_columns(a)
+        assert dense[0]
+        assert (dense == _fixed_columns_sparse(csr_matrix(a))).all()

@@ -40,6 +40,9 @@ class TableSpec:
     round_kind       "stock" (people present at each round: the change between rounds is itself a
                      count of people who moved) or "flow" (people counted during each period).
     round_total      flow tables only: also publish the total over all rounds of the table.
+    protect_changes  stock tables: suppress the later round of a figure whose change since the
+                     previous round is 1..threshold people (default on; turn off only for tables
+                     whose rounds are never shown side by side, and say so in the release notes).
     categories       the declared categories per disaggregation (from the vocabulary or gazetteer,
                      never derived from the data); undeclared ones are taken as observed.
     threshold        counts 1..threshold are small cells (0 is not sensitive).
@@ -50,6 +53,7 @@ class TableSpec:
     round: str | None = None
     round_kind: Literal["stock", "flow"] = "stock"
     round_total: bool = False
+    protect_changes: bool = True
     value: str = "value"
     threshold: int = 10
     categories: Mapping[str, Sequence[str]] = field(default_factory=dict)

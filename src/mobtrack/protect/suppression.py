@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import lsqr
 from threadpoolctl import threadpool_limits
 
 from mobtrack.protect.cube import ROUND_TOTAL, Cube, TableSpec, build_cube, to_output
@@ -33,9 +34,9 @@ from mobtrack.protect.cube import ROUND_TOTAL, Cube, TableSpec, build_cube, to_o
 PRIMARY, SECONDARY, ROUND_CHANGE, LINEAR = 1, 2, 3, 4
 REASONS = {PRIMARY: "primary", SECONDARY: "secondary", ROUND_CHANGE: "round_change", LINEAR: "secondary"}
 
-# Components larger than this are checked by rank with a sparse solver would be better; dense SVD of a
-# few thousand columns still takes seconds, and protection must not silently skip a check.
-MAX_DENSE_COMPONENT = 6000
+# Groups up to this many cells are checked by a dense eigendecomposition; larger ones by projecting
+# random vectors onto the null space with a sparse least-squares solver (see _fixed_columns_sparse).
+MAX_DENSE_COMPONENT = 1500
 BATCH_DIVISOR = 4  # complements per pass for a group with n determined cells: about 4 (see _linear_audit)
 
 
@@ -82,7 +83,7 @@ def _suppress(cube: Cube, spec: TableSpec) -> SuppressionResult:
     v = cube.values
     supp = (v >= 1) & (v <= spec.threshold)
     reason = np.where(supp, PRIMARY, 0).astype(np.int8)
-    pairs = _round_pairs(cube) if spec.round and spec.round_kind == "stock" else None
+    pairs = _round_pairs(cube) if spec.round and spec.round_kind == "stock" and spec.protect_changes else None
     cache: dict = {}
     while True:
         _pairwise_closure(cube, v, supp, reason)
@@ -167,6 +168,23 @@ def _fixed_columns(a: np.ndarray) -> np.ndarray:
     return (null * null).sum(axis=1) < 1e-8
 
 
+def _fixed_columns_sparse(a: csr_matrix, seed: int = 0) -> np.ndarray:
+    """Same answer as _fixed_columns for large sparse systems, with probability 1.
+
+    A random vector r minus its least-squares projection onto the row space of ``a`` is a random
+    vector of the null space; for a free cell its entry is almost surely nonzero, for a determined
+    cell it is exactly zero. Two independent vectors guard against an unlucky near-zero draw."""
+    rng = np.random.default_rng(seed)
+    k = a.shape[1]
+    free = np.zeros(k, bool)
+    for _ in range(2):
+        r = rng.standard_normal(k)
+        y = lsqr(a.T, r, atol=1e-14, btol=1e-14, iter_lim=20 * k)[0]
+        z = r - a.T @ y
+        free |= np.abs(z) > 1e-6
+    return ~free
+
+
 def determined_groups(cube: Cube, supp: np.ndarray, cache: dict) -> list[np.ndarray]:
     """Suppressed cells whose value follows exactly from the published cells and the relations,
     grouped by connected group of suppressed cells (independent linear systems).
@@ -193,17 +211,17 @@ def determined_groups(cube: Cube, supp: np.ndarray, cache: dict) -> list[np.ndar
         col_index = np.full(n_c, -1)
         col_index[local_cols] = np.arange(len(local_cols))
         local_rows, ri = np.unique(row[members], return_inverse=True)
-        if len(local_cols) > MAX_DENSE_COMPONENT:
-            raise RuntimeError(
-                f"a group of {len(local_cols)} linked suppressed cells is too large to verify; "
-                "publish fewer linked tables together (fewer disaggregations or levels) or raise the threshold"
-            )
         ids = cell_ids[local_cols]
         key = ids.tobytes()
         if key not in cache:  # a group that did not change since the last pass needs no new check
-            a = np.zeros((len(local_rows), len(local_cols)))
-            a[ri, col_index[col[members]]] = coefs[members]
-            cache[key] = ids[_fixed_columns(a)]
+            shape = (len(local_rows), len(local_cols))
+            if len(local_cols) <= MAX_DENSE_COMPONENT:
+                a = np.zeros(shape)
+                a[ri, col_index[col[members]]] = coefs[members]
+                cache[key] = ids[_fixed_columns(a)]
+            else:
+                a = csr_matrix((coefs[members].astype(float), (ri, col_index[col[members]])), shape=shape)
+                cache[key] = ids[_fixed_columns_sparse(a)]
         if len(cache[key]):
             out.append(cache[key])
     return out
