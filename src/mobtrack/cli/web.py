@@ -19,6 +19,7 @@ def serve_command(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     insecure_cookies: Annotated[bool, typer.Option("--insecure-cookies", help="Send the session cookie over "
                                                    "plain HTTP (a laptop without TLS); never on a public host.")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (one per core).")] = 1,
     db: DbOption = None,
 ) -> None:
     """Serve the API, the DTM v3 layer and the pages.
@@ -27,13 +28,24 @@ def serve_command(
     """
     import uvicorn
 
+    from mobtrack.store.db import ensure_schema, resolve_url
     from mobtrack.web.app import create_app
 
     local = host in ("127.0.0.1", "localhost", "::1")
-    app = create_app(db, secure_cookies=not (insecure_cookies or (local and os.environ.get(
-        "MOBTRACK_SECURE_COOKIES") is None)))
+    # Browsers keep Secure cookies from plain-HTTP localhost only sometimes: off there unless asked.
+    secure = not (insecure_cookies or (local and os.environ.get("MOBTRACK_SECURE_COOKIES") is None))
     console.print(f"serving on http://{host}:{port}  (API docs: /api/v1/docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(db, secure_cookies=secure), host=host, port=port, log_level="warning")
+        return
+    url = resolve_url(db)
+    from mobtrack.web.services.accounts import secret_key
+
+    with ensure_schema(url).begin() as conn:  # schema and signing key made once, before the workers race
+        secret_key(conn)
+    os.environ.update(MOBTRACK_DATABASE_URL=url, MOBTRACK_SECURE_COOKIES="1" if secure else "0")
+    uvicorn.run("mobtrack.web.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
 
 
 def _password(value: str | None) -> str:

@@ -132,3 +132,8 @@ def _plain_docs(spec: dict) -> str:
             f"<h1>mobtrack API</h1><p>{escape(spec['info']['description'])}</p>"
             f"<p><a href='/api/v1/openapi.json'>OpenAPI document</a></p>"
             f"<table><thead><tr><th>method<th>path<th>what</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def app_from_env() -> FastAPI:
+    """Factory for several worker processes (`mobtrack serve --workers N`): settings come from the environment."""
+    return create_app(os.environ.get("MOBTRACK_DATABASE_URL"))

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
-from mobtrack.web.api._common import public_cached
+from mobtrack.web.api._common import cached
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, dtm_v3
@@ -47,11 +47,11 @@ def _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingD
 
 
 def _serve(request: Request, conn: Connection, user: Principal, level: int, params: dict):
-    if not user.anonymous:
+    if not user.anonymous:  # every read by a known caller is recorded, served from the cache or not
         audit.record(conn, user, "read", f"v3/admin{level}", purpose=request.headers.get("x-purpose"),
                      client=client_of(request), details={k: v for k, v in params.items() if v is not None})
     # json.dumps straight away: FastAPI's generic encoder costs more than the query for big answers
-    return public_cached(request, conn, user, lambda: JSONResponse(envelope(dtm_v3.rows(conn, user, level, params))))
+    return cached(request, conn, user, lambda: JSONResponse(envelope(dtm_v3.rows(conn, user, level, params))))
 
 
 Op = Query(None, description="Name of the DTM operation.")

@@ -108,15 +108,16 @@ def _query_stamp(conn: Connection) -> tuple:
                                      func.max(round_.c.published_at), published)).one())
 
 
-def public_cached(request: Request, conn: Connection, user: Principal, build: Callable[[], Response]) -> Response:
-    """Anonymous answers are the same for everybody until the rounds change: keep the bytes.
+def cached(request: Request, conn: Connection, user: Principal, build: Callable[[], Response],
+           check: Callable[[], object] | None = None) -> Response:
+    """Answers stay the same for one kind of caller until the rounds change: keep the bytes.
 
-    Only anonymous callers: anything else depends on the caller's scopes, and raw reads are audited
-    one by one. One small query decides whether a kept answer is still current.
+    The key holds the caller's role and scopes (what they may see) and the rounds' stamp, so a kept
+    answer is only reused for the same visibility of the same data. `check` runs on every reuse: the
+    access check, and the audit entry of a raw read (each read is recorded, kept or not).
     """
-    if not user.anonymous:
-        return build()
-    key = (request.app.state.db_url, request.url.path, tuple(sorted(request.query_params.multi_items())),
+    who = None if user.anonymous else (user.role, user.operations, user.countries)
+    key = (request.app.state.db_url, request.url.path, tuple(sorted(request.query_params.multi_items())), who,
            _stamp(conn))
     with _LOCK:
         hit = _RESPONSES.get(key)
@@ -132,6 +133,8 @@ def public_cached(request: Request, conn: Connection, user: Principal, build: Ca
             _RESPONSES[key] = hit
             while len(_RESPONSES) > MAX_CACHED_RESPONSES:
                 _RESPONSES.popitem(last=False)
+    elif check is not None and not user.anonymous:  # the public answer was only kept if allowed
+        check()
     body, media, headers = hit
     if headers.get("etag") and request.headers.get("if-none-match") == headers["etag"]:
         return Response(status_code=304, headers={"ETag": headers["etag"]})

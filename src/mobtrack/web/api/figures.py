@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import Connection
 
-from mobtrack.web.api._common import Cursor, Limit, Sort, frame_response, public_cached
+from mobtrack.web.api._common import Cursor, Limit, Sort, cached, frame_response
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, catalogue
@@ -55,14 +55,17 @@ def figures(request: Request, operation: str, level: int = Level, group: str = G
     if round is not None and latest:
         raise ApiError(400, "use either round or latest")
 
+    def check_figures():
+        return view_for(request, conn, user, operation, protected, purpose, "figures")
+
     def build():
-        view = view_for(request, conn, user, operation, protected, purpose, "figures")
+        view = check_figures()
         frame, selected = service.figures(conn, view, level, group, unit, round, latest, assessment_type,
                                           disaggregation)
         tag = catalogue.etag(selected, "figures", view.unprotected, level, group, unit, disaggregation, pcode)
         return frame_response(request, _pcodes(frame, pcode), cursor, limit, sort, tag,
                               {"protected": not view.unprotected})
-    return public_cached(request, conn, user, build)
+    return cached(request, conn, user, build, check_figures)
 
 
 @router.get("/operations/{operation}/series")
@@ -71,11 +74,14 @@ def series(request: Request, operation: str, level: int = Level, group: str = Gr
            purpose: str | None = Purpose, limit: int = Limit, cursor: str | None = Cursor,
            sort: str | None = Sort, conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     """Each place's value round by round (by reporting date)."""
+    def check_series():
+        return view_for(request, conn, user, operation, protected, purpose, "series")
+
     def build():
-        view = view_for(request, conn, user, operation, protected, purpose, "series")
+        view = check_series()
         frame = _pcodes(service.series(conn, view, level, group, unit, assessment_type), pcode)
         return frame_response(request, frame, cursor, limit, sort, None, {"protected": not view.unprotected})
-    return public_cached(request, conn, user, build)
+    return cached(request, conn, user, build, check_series)
 
 
 @router.get("/operations/{operation}/changes")
@@ -85,8 +91,11 @@ def changes(request: Request, operation: str, level: int = Level, group: str = G
             cursor: str | None = Cursor, sort: str | None = Sort, conn: Connection = Depends(connection),
             user: Principal = Depends(current_user)):
     """Change since the previous visible round of the same assessment type (null when either is hidden)."""
+    def check_changes():
+        return view_for(request, conn, user, operation, protected, purpose, "changes")
+
     def build():
-        view = view_for(request, conn, user, operation, protected, purpose, "changes")
+        view = check_changes()
         frame = _pcodes(service.changes(conn, view, level, group, unit, round, assessment_type), pcode)
         return frame_response(request, frame, cursor, limit, sort, None, {"protected": not view.unprotected})
-    return public_cached(request, conn, user, build)
+    return cached(request, conn, user, build, check_changes)
