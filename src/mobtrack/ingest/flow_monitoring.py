@@ -1,0 +1,329 @@
+"""DTM flow-monitoring exports: point counts (FMC) and flow-monitoring surveys (FMS), CSV or CSV.gz.
+
+Counts (`t, fmp, fmp_country, from, to, n` [, route, reason_*]): one row is one tally of travellers
+seen at a flow-monitoring point (FMP) on a day, from one country to another. Surveys (`t, fmp,
+direction, nationality, sex, age, origin, origin_adm1, ..., destination, ...`): one row is one
+interviewed traveller. Survey rows are restricted microdata: the adapter only ever emits counts of
+people per point and month, never a row per person, and it drops the personal fields it does not
+count (length of stay, unaccompanied-minor flag, reasons).
+
+Rounds: one round per point country and calendar month, numbered YYYYMM (FMC for counts, FMS for
+surveys). DTM publishes flow monitoring as monthly dashboards per country, a month is the period a
+correction is re-issued for, and days would make thousands of tiny rounds. Within a round each FMP is
+a source-defined site (admin level 5) and each (origin, destination, direction[, nationality])
+corridor is a `part` of its figure, so the point's headline figure is the month's total flow.
+
+Streaming: the file is read in chunks of complete lines and each chunk is summed into per-month
+cells at once; memory holds the cells (points x months x corridors), not the rows. Rows that cannot
+be used (no date, no point, a count that is not a whole number) are reported one by one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from mobtrack.gazetteer.names import name_key
+from mobtrack.ingest import register
+from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
+from mobtrack.ingest.values import parse_counts, parse_dates_repeated
+from mobtrack.model import conform
+from mobtrack.model.records import SITE_LEVEL
+from mobtrack.model.vocab import Severity
+from mobtrack.validate.issue import ImportRejected, Issue
+
+COUNT_COLUMNS = {"t", "fmp", "from", "to", "n"}
+SURVEY_COLUMNS = {"t", "fmp", "direction", "sex", "age", "origin", "destination"}
+# Optional columns either kind may carry; anything else (route, reason_*, stay_*, uam) is not stored.
+OPTIONAL = {"fmp_country": "country", "fmp_type": "site_type", "transport": "transport",
+            "latitude": "latitude", "longitude": "longitude"}
+DIRECTIONS = {"inflow": "incoming", "incoming": "incoming", "in": "incoming", "entry": "incoming",
+              "outflow": "outgoing", "outgoing": "outgoing", "out": "outgoing", "exit": "outgoing",
+              "internal": "internal", "transit": "transit"}
+BYTES_PER_ROW = 80  # rough CSV line length: turns ImportOptions.batch_rows into a chunk size
+
+
+def _head_text(path: Path, head: bytes) -> str:
+    if head[:2] == b"\x1f\x8b":  # gzip: the adapter sniffs the decompressed header line
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 65536)
+        except zlib.error:
+            return ""
+    return head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip()
+
+
+def _header(text: str) -> set[str]:
+    return {c.strip().strip('"').lower() for c in text.split(",")}
+
+
+def line_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[bytes, bytes]]:
+    """(header line, block of complete CSV records) from a plain or gzipped file, in bounded memory.
+
+    A block ends at a newline outside quotes (an even number of quote characters before it), so a
+    quoted field holding a line break never splits across blocks."""
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+        header = fh.readline()
+        rest = b""
+        while True:
+            block = fh.read(chunk_bytes)
+            if not block:
+                if rest.strip():
+                    yield header, rest if rest.endswith(b"\n") else rest + b"\n"
+                return
+            data = rest + block
+            cut = data.rfind(b"\n")
+            while cut >= 0 and data.count(b'"', 0, cut) % 2:
+                cut = data.rfind(b"\n", 0, cut)
+            if cut < 0:
+                rest = data
+                continue
+            yield header, data[:cut + 1]
+            rest = data[cut + 1:]
+
+
+def _text(name: str) -> pl.Expr:
+    text = pl.col(name).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _issues(bad: pl.DataFrame, file: str) -> list[Issue]:
+    return [Issue(Severity.ERROR, r["rule"], r["message"], file, None, r["row"], r["column"], r["value"])
+            for r in bad.iter_rows(named=True)]
+
+
+class _Cells:
+    """Running sums of count cells: partial sums per chunk, compacted whenever they pile up."""
+
+    def __init__(self, keys: list[str]):
+        self.keys, self.parts, self.rows = keys, [], 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        self.parts.append(frame)
+        self.rows += frame.height
+        if len(self.parts) > 8:
+            self.parts = [self.total()]
+            self.rows = self.parts[0].height
+
+    def total(self) -> pl.DataFrame:
+        return pl.concat(self.parts).group_by(self.keys).agg(
+            pl.col("value").sum(), pl.col("first_row").min(), pl.col("rows").sum(),
+            pl.col("spelling").first())
+
+
+@register
+class FlowMonitoringAdapter(Adapter):
+    name = "dtm-flow-monitoring"
+    description = "DTM flow-monitoring exports: point counts (t, fmp, from, to, n) or survey records (FMS), CSV/CSV.gz"
+
+    def sniff(self, source: SourceFile, head: bytes) -> float:
+        cols = _header(_head_text(source.path, head))
+        if COUNT_COLUMNS <= cols or SURVEY_COLUMNS <= cols:
+            return 0.95
+        return 0.0
+
+    def read(self, source: SourceFile, options: ImportOptions) -> Iterator[Batch]:
+        from mobtrack.ingest.safety import check_size
+
+        check_size(source)
+        with open(source.path, "rb") as fh:
+            cols = _header(_head_text(source.path, fh.read(65536)))
+        survey = SURVEY_COLUMNS <= cols
+        if not survey and not COUNT_COLUMNS <= cols:
+            raise ImportRejected(f"{source.name}: not a flow-monitoring export: needs columns "
+                                 f"{', '.join(sorted(COUNT_COLUMNS))} (counts) or {', '.join(sorted(SURVEY_COLUMNS))} "
+                                 f"(survey); found {', '.join(sorted(cols))}")
+        if not survey and "fmp_country" not in cols and not options.country_iso3:
+            raise ImportRejected(f"{source.name}: no fmp_country column: give the points' country with --country")
+        keys = (["_country", "_month", "_site", "origin", "destination", "_transport", "_site_type"] if not survey
+                else ["_country", "_month", "_site", "direction", "nationality", "origin", "origin_adm1",
+                      "destination", "destination_adm1", "sex", "age", "_transport", "_site_type"])
+        cells, issues, rows, spellings = _Cells(keys), [], 0, {}
+        for header, block in line_chunks(source.path, max(1 << 20, options.batch_rows * BYTES_PER_ROW)):
+            chunk = self._parse(source, header, block)
+            tidy = self._tidy(chunk, rows + 2, survey, options, spellings)
+            rows += chunk.height
+            bad = tidy.filter(pl.col("rule").is_not_null())
+            issues.extend(_issues(bad.select("rule", "message", "row", "column", pl.col("shown").alias("value")), source.name))
+            good = tidy.filter(pl.col("rule").is_null())
+            cells.add(good.group_by(keys).agg(pl.col("value").sum(), pl.col("row").min().alias("first_row"),
+                                              pl.len().alias("rows"), pl.col("fmp").first().alias("spelling")))
+        if rows == 0:
+            raise ImportRejected(f"{source.name}: the file has a header but no rows")
+        total = cells.total()
+        if total.is_empty():
+            yield Batch(records=conform(pl.DataFrame()), issues=issues)
+            return
+        frame = self._survey_records(total, options) if survey else self._count_records(total, options)
+        notes = [f"{rows:,} {'survey records' if survey else 'count rows'} summed into {frame.height:,} values "
+                 f"(one round per country and month); {len(issues):,} rows rejected"]
+        if survey:
+            notes.append("survey records are restricted microdata: only counts per point and month are stored")
+        frame = frame.sort(["country_iso3", "round_number", "site_name"])
+        # Sorted by round, so the pipeline finalises each round as soon as the next one starts.
+        step = max(1, options.batch_rows)
+        for i, start in enumerate(range(0, frame.height, step)):
+            yield Batch(records=frame.slice(start, step), issues=issues if i == 0 else [],
+                        notes=notes if i == 0 else [])
+
+    def _parse(self, source: SourceFile, header: bytes, block: bytes) -> pl.DataFrame:
+        try:
+            chunk = pl.read_csv(io.BytesIO(header + block), infer_schema=False, encoding="utf8",
+                                truncate_ragged_lines=False)
+        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+            raise ImportRejected(f"{source.name}: cannot read the CSV ({str(exc).splitlines()[0]}); "
+                                 "is it UTF-8 and comma-separated?") from exc
+        return chunk.rename({c: c.strip().lstrip("\ufeff").lower() for c in chunk.columns})
+
+    def _tidy(self, chunk: pl.DataFrame, offset: int, survey: bool, options: ImportOptions,
+              spellings: dict[str, str]) -> pl.DataFrame:
+        """Typed columns, the row number, and the first problem of each row (`rule`, null if none)."""
+        cols = set(chunk.columns)
+
+        def opt(name: str) -> pl.Expr:
+            return _text(name) if name in cols else pl.lit(None, dtype=pl.String)
+
+        # Name keys are computed in Python once per distinct spelling (a file has a few dozen points).
+        for raw in chunk["fmp"].str.strip_chars().drop_nulls().unique().to_list():
+            spellings.setdefault(raw, name_key(raw) or raw.strip().lower())
+        count = pl.lit("1") if survey else pl.col("n")
+        value, problem = parse_counts(count)
+        date = parse_dates_repeated(pl.col("t"))
+        frame = chunk.select(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias("row"),
+            date.alias("_date"), _text("t").alias("_t"),
+            _text("fmp").alias("fmp"),
+            _text("fmp").replace_strict(spellings, default=None, return_dtype=pl.String).alias("_site"),
+            value.alias("value"), problem.alias("_problem"), count.alias("_raw"),
+            opt("fmp_country").str.to_uppercase().alias("_country"),
+            opt("transport").alias("_transport"), opt("fmp_type").alias("_site_type"),
+            *self._dimensions(cols, survey),
+        )
+        if options.country_iso3:
+            frame = frame.with_columns(pl.lit(options.country_iso3.upper()).alias("_country"))
+        elif survey:  # a survey point is where travellers enter (inflow) or leave (outflow) its country
+            frame = frame.with_columns(
+                pl.when(pl.col("direction") == "incoming").then(pl.col("destination"))
+                .when(pl.col("direction") == "outgoing").then(pl.col("origin")).alias("_country"))
+        frame = frame.with_columns(pl.col("_date").dt.truncate("1mo").alias("_month"))
+        checks = [
+            (pl.col("_t").is_null(), "missing-required-field", "no date", "t", pl.col("_t")),
+            (pl.col("_date").is_null(), "implausible-date", "date not understood", "t", pl.col("_t")),
+            (pl.col("fmp").is_null(), "missing-required-field", "no flow-monitoring point", "fmp", pl.col("fmp")),
+            (pl.col("value").is_null() & pl.col("_problem").is_null(), "empty-count", "no count", "n", pl.col("_raw")),
+            (pl.col("value").is_null(), pl.col("_problem"), pl.lit("count not usable: ") + pl.col("_problem"), "n",
+             pl.col("_raw")),
+            (pl.col("value") < 0, pl.lit("negative-count"), "negative count", "n", pl.col("_raw")),
+        ]
+        if not survey:  # a survey point's country is settled over all its rows (see _survey_records)
+            checks.append((pl.col("_country").is_null(), "missing-required-field",
+                           "point's country unknown (give --country)", "fmp_country", pl.col("_country")))
+        if survey:
+            checks.insert(3, (pl.col("direction").is_null(), "missing-required-field",
+                              "direction is not inflow or outflow", "direction", pl.col("_direction_raw")))
+        first, *others = checks
+        rule = pl.when(first[0]).then(pl.lit(first[1]))
+        message = pl.when(first[0]).then(pl.lit(first[2]))
+        column = pl.when(first[0]).then(pl.lit(first[3]))
+        shown = pl.when(first[0]).then(first[4])
+        for cond, slug, text, col, cell in others:
+            rule = rule.when(cond).then(pl.lit(slug) if isinstance(slug, str) else slug)
+            message = message.when(cond).then(pl.lit(text) if isinstance(text, str) else text)
+            column = column.when(cond).then(pl.lit(col))
+            shown = shown.when(cond).then(cell)
+        return frame.with_columns(rule.alias("rule"), message.alias("message"), column.alias("column"),
+                                  shown.cast(pl.String).alias("shown"))
+
+    def _dimensions(self, cols: set[str], survey: bool) -> list[pl.Expr]:
+        def opt(name: str) -> pl.Expr:
+            return _text(name) if name in cols else pl.lit(None, dtype=pl.String)
+
+        if not survey:
+            return [opt("from").str.to_uppercase().alias("origin"), opt("to").str.to_uppercase().alias("destination")]
+        direction = opt("direction").str.to_lowercase()
+        return [
+            direction.replace_strict(DIRECTIONS, default=None, return_dtype=pl.String).alias("direction"),
+            direction.alias("_direction_raw"),
+            opt("nationality").str.to_uppercase().alias("nationality"),
+            opt("origin").str.to_uppercase().alias("origin"), opt("origin_adm1").alias("origin_adm1"),
+            opt("destination").str.to_uppercase().alias("destination"),
+            opt("destination_adm1").alias("destination_adm1"),
+            opt("sex").str.to_lowercase().fill_null("unknown").alias("sex"),
+            opt("age").fill_null("unknown").alias("age"),
+        ]
+
+    def _round_columns(self, total: pl.DataFrame, assessment: str, options: ImportOptions) -> pl.DataFrame:
+        label = "DTM flow monitoring" + (" survey" if assessment == "FMS" else "")
+        return total.with_columns(
+            (pl.lit(label + " ") + pl.col("_country")).alias("operation") if not options.operation
+            else pl.lit(options.operation).alias("operation"),
+            pl.col("_country").alias("country_iso3"),
+            pl.lit(assessment).alias("assessment_type"),
+            (pl.col("_month").dt.year() * 100 + pl.col("_month").dt.month()).cast(pl.Int32).alias("round_number"),
+            pl.col("_month").alias("period_start"),
+            pl.col("_month").dt.month_end().alias("period_end"),
+            pl.col("_month").dt.month_end().alias("reporting_date"),
+            pl.lit(SITE_LEVEL, dtype=pl.Int8).alias("admin_level"),
+            pl.lit("migrants").alias("population_group"), pl.lit("individuals").alias("unit"),
+        )
+
+    def _site_names(self, total: pl.DataFrame) -> pl.DataFrame:
+        """One spelling per point: the one most rows used ('Nafadji' over 'nafadji')."""
+        best = (total.group_by("_country", "_site", "spelling").agg(pl.col("rows").sum())
+                .sort(["rows", "spelling"], descending=[True, False])
+                .group_by("_country", "_site", maintain_order=True).first()
+                .select("_country", "_site", pl.col("spelling").alias("site_name")))
+        return total.join(best, on=["_country", "_site"], how="left")
+
+    def _count_records(self, total: pl.DataFrame, options: ImportOptions) -> pl.DataFrame:
+        # Counts do not say which way travellers cross: it follows from the point's country.
+        direction = (pl.when((pl.col("origin") == pl.col("_country")) & (pl.col("destination") == pl.col("_country")))
+                     .then(pl.lit("internal"))
+                     .when(pl.col("destination") == pl.col("_country")).then(pl.lit("incoming"))
+                     .when(pl.col("origin") == pl.col("_country")).then(pl.lit("outgoing"))
+                     .otherwise(pl.lit("transit")))
+        total = self._site_names(total)
+        out = self._round_columns(total, "FMC", options).select(
+            "operation", "country_iso3", "assessment_type", "round_number", "reporting_date", "period_start",
+            "period_end", "admin_level", "site_name", pl.col("_site_type").alias("site_type"),
+            "population_group", "unit", pl.lit("part").alias("role"),
+            pl.col("origin").alias("origin_pcode"), pl.col("destination").alias("destination_pcode"),
+            direction.alias("direction"), pl.col("_transport").alias("transport"), "value",
+            pl.lit("data").alias("source_sheet"), pl.col("first_row").alias("source_row"),
+            pl.lit("n").alias("source_column"))
+        return conform(out)
+
+    def _survey_records(self, total: pl.DataFrame, options: ImportOptions) -> pl.DataFrame:
+        # A survey point belongs to the country most of its travellers enter or leave (unless --country).
+        home = (total.drop_nulls("_country").group_by("_site", "_country").agg(pl.col("value").sum())
+                .sort(["value", "_country"], descending=[True, False])
+                .group_by("_site", maintain_order=True).first().select("_site", pl.col("_country").alias("_home")))
+        total = self._site_names(total.join(home, on="_site", how="left").with_columns(pl.col("_home").alias("_country")))
+        base = self._round_columns(total, "FMS", options)
+        common = ["operation", "country_iso3", "assessment_type", "round_number", "reporting_date", "period_start",
+                  "period_end", "admin_level", "site_name", "_site_type", "population_group", "unit", "direction",
+                  "_transport"]
+        agg = [pl.col("value").sum(), pl.col("first_row").min()]
+        # The corridor (who, from where, to where) partitions a point's month; sex x age breaks it down.
+        parts = base.group_by(common + ["nationality", "origin", "origin_adm1", "destination",
+                                        "destination_adm1"]).agg(agg)
+        parts = parts.with_columns(pl.lit("part").alias("role"), pl.col("origin").alias("origin_pcode"),
+                                   pl.col("origin_adm1").alias("origin_name"),
+                                   pl.col("destination").alias("destination_pcode"),
+                                   pl.col("destination_adm1").alias("destination_name"))
+        breakdown = base.group_by(common + ["sex", "age"]).agg(agg).with_columns(
+            pl.lit("breakdown").alias("role"), pl.col("age").alias("age_band"))
+        keep = [*common, "role", "value", "first_row"]
+        out = pl.concat([
+            parts.select(*keep, "nationality", "origin_pcode", "origin_name", "destination_pcode", "destination_name"),
+            breakdown.select(*keep, "sex", "age_band"),
+        ], how="diagonal_relaxed")
+        return conform(out.rename({"_site_type": "site_type", "_transport": "transport",
+                                   "first_row": "source_row"}).with_columns(
+            pl.lit("data").alias("source_sheet"), pl.lit("survey record").alias("source_column")))
