@@ -88,7 +88,8 @@ class _RoundReappeared(Exception):
 
 def _apply_options(records: pl.DataFrame, options: ImportOptions) -> pl.DataFrame:
     overrides = {"operation": options.operation, "country_iso3": options.country_iso3,
-                 "assessment_type": options.assessment_type, "round_number": options.round_number}
+                 "assessment_type": options.assessment_type, "round_number": options.round_number,
+                 "reporting_date": options.reporting_date}
     exprs = [pl.lit(v).cast(records.schema[k]).alias(k) for k, v in overrides.items() if v is not None]
     return records.with_columns(exprs) if exprs else records
 
@@ -238,13 +239,13 @@ class _Importer:
                                                              .alias("source_file_id"))).select(OBSERVATION_COLUMNS)
         if previous is not None:
             observations = _merge_levels(rounds.read_observations(self.conn, previous.id), observations)
-        digest = rounds.content_hash(observations)
+        digest = rounds.content_hash(observations, meta)
         outcome = RoundOutcome(operation_name, assessment_type, int(number),
                                reporting_date.isoformat() if reporting_date else None, "unchanged", observations.height)
         self.result.issues.extend(round_issues)
         round_issues = self.row_issues.pop(key, []) + round_issues
         self.result.rounds.append(outcome)
-        if previous is not None and self._same_as(previous, digest, observations):
+        if previous is not None and self._same_as(previous, digest, observations, meta):
             outcome.version, outcome.version_id = previous.version, previous.id
             return
         figures = rollup(observations, hierarchy(self.conn, country))
@@ -258,9 +259,12 @@ class _Importer:
         self.result.status = "imported"
         self.stored_issues.extend((vid, i) for i in round_issues)
 
-    def _same_as(self, previous, digest: str, observations: pl.DataFrame) -> bool:
+    def _same_as(self, previous, digest: str, observations: pl.DataFrame, meta: rounds.RoundMeta) -> bool:
         if previous.content_hash == digest:
             return True
+        if (previous.reporting_date, previous.period_start, previous.period_end) != (
+                meta.reporting_date, meta.period_start, meta.period_end):
+            return False
         # Row hashes can change with a Polars upgrade; the stored content is the truth.
         if previous.observations != observations.height:
             return False

@@ -52,11 +52,11 @@ def reresolve(conn: Connection, country_iso3: str) -> list[dict]:
                                               reporting_date=version["reporting_date"],
                                               source_file_id=version["source_file_id"], file_name=version["file"])
         observations = resolution.records.select(OBSERVATION_COLUMNS)
-        digest = rounds.content_hash(observations)
+        meta = rounds.RoundMeta(version["reporting_date"], version["period_start"], version["period_end"])
+        digest = rounds.content_hash(observations, meta)
         if digest == version["content_hash"]:
             continue
         figures = rollup(observations, hierarchy(conn, country_iso3))
-        meta = rounds.RoundMeta(version["reporting_date"], version["period_start"], version["period_end"])
         vid = rounds.write_version(conn, version["rid"], version["source_file_id"], observations, figures, meta, digest)
         _carry_issues(conn, version["id"], vid, resolution.issues, version["source_file_id"])
         status = mark_validated(conn, vid)

@@ -215,3 +215,10 @@ def test_validation_settings_come_from_a_rules_file(tmp_path, db_url):
     assert "negative-count" in strict.stdout and "negative-count" not in relaxed.stdout
     bad = runner.invoke(app, ["validate", str(path), "--db", db_url, "--rules", str(tmp_path / "nope.yaml")])
     assert bad.exit_code == 2
+
+
+def test_a_corrected_reporting_date_is_a_change(tmp_path, db_url, engine):
+    import_file(write(tmp_path, rows()), db_url=db_url)
+    moved = rows().with_columns(pl.lit(date(2024, 2, 1)).alias("reporting_date"))
+    result = import_file(write(tmp_path, moved, "moved.csv"), db_url=db_url)
+    assert (result.status, result.rounds[0].version, result.rounds[0].reporting_date) == ("imported", 2, "2024-02-01")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,8 @@ Operation = Annotated[str | None, typer.Option("--operation", help="Operation na
 Country = Annotated[str | None, typer.Option("--country", help="ISO3 country code, when the file has none.")]
 Assessment = Annotated[str | None, typer.Option("--assessment-type", help="BA, SA, ETT, FMC, FMS, REG or SRV.")]
 RoundNumber = Annotated[int | None, typer.Option("--round", help="Round number, when the file has none.")]
+ReportingDate = Annotated[datetime | None, typer.Option("--reporting-date", formats=["%Y-%m-%d"],
+                                                        help="Reporting date (YYYY-MM-DD), when the file has none.")]
 Mapping = Annotated[Path | None, typer.Option("--mapping", help="YAML column-mapping file (any CSV/XLSX).")]
 Sheet = Annotated[str | None, typer.Option("--sheet", help="Workbook sheet to read (default: detected).")]
 Rules = Annotated[Path | None, typer.Option("--rules", help="YAML file of validation settings (thresholds, "
@@ -37,13 +40,14 @@ def _settings(path: Path | None) -> dict:
     return loaded
 
 
-def _options(fmt, operation, country, assessment_type, round_number, mapping, sheet) -> ImportOptions:
+def _options(fmt, operation, country, assessment_type, round_number, mapping, sheet, reporting_date) -> ImportOptions:
     if mapping is not None and not mapping.is_file():
         raise typer.BadParameter(f"no such mapping file: {mapping}", param_hint="--mapping")
     return ImportOptions(format=fmt or ("mapping" if mapping else None), operation=operation,
                          country_iso3=country.upper() if country else None,
                          assessment_type=assessment_type.upper() if assessment_type else None,
-                         round_number=round_number, mapping=mapping, sheet=sheet)
+                         round_number=round_number, mapping=mapping, sheet=sheet,
+                         reporting_date=reporting_date.date() if reporting_date else None)
 
 
 def _run(paths: list[Path], options: ImportOptions, db: str | None, dry_run: bool, settings: dict):
@@ -62,7 +66,8 @@ def _run(paths: list[Path], options: ImportOptions, db: str | None, dry_run: boo
 
 def import_command(
     paths: Paths, fmt: Format = None, operation: Operation = None, country: Country = None,
-    assessment_type: Assessment = None, round_number: RoundNumber = None, mapping: Mapping = None,
+    assessment_type: Assessment = None, round_number: RoundNumber = None, reporting_date: ReportingDate = None,
+    mapping: Mapping = None,
     sheet: Sheet = None, rules: Rules = None,
     publish: Annotated[bool, typer.Option("--publish", help="Publish the imported rounds when nothing blocks it.")] = False,
     db: DbOption = None, json: JsonOption = False,
@@ -71,7 +76,8 @@ def import_command(
 
     Example: mobtrack import displacement-admin2-admin0pcode-hti.json --publish
     """
-    results = _run(paths, _options(fmt, operation, country, assessment_type, round_number, mapping, sheet), db, False,
+    options = _options(fmt, operation, country, assessment_type, round_number, mapping, sheet, reporting_date)
+    results = _run(paths, options, db, False,
                    _settings(rules))
     published = _publish(results, db) if publish else []
     status = ("rejected" if any(r.status == "rejected" for r in results)
@@ -128,14 +134,16 @@ def _describe(result) -> None:
 
 def validate_command(
     paths: Paths, fmt: Format = None, operation: Operation = None, country: Country = None,
-    assessment_type: Assessment = None, round_number: RoundNumber = None, mapping: Mapping = None,
+    assessment_type: Assessment = None, round_number: RoundNumber = None, reporting_date: ReportingDate = None,
+    mapping: Mapping = None,
     sheet: Sheet = None, rules: Rules = None, db: DbOption = None, json: JsonOption = False,
 ) -> None:
     """Check files without storing anything: every issue with file, sheet, row, column and reason.
 
     Example: mobtrack validate --json round_39.xlsx
     """
-    results = _run(paths, _options(fmt, operation, country, assessment_type, round_number, mapping, sheet), db, True,
+    options = _options(fmt, operation, country, assessment_type, round_number, mapping, sheet, reporting_date)
+    results = _run(paths, options, db, True,
                    _settings(rules))
     issues = [i.as_dict() for r in results for i in r.issues]
     for r in results:

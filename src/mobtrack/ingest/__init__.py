@@ -21,15 +21,22 @@ def register(cls: type[Adapter]) -> type[Adapter]:
     return cls
 
 
+_loaded = False
+
+
 def _load_builtin_adapters() -> None:
+    """Import every module of this package once, so each adapter registers itself (importing one
+    adapter directly must not hide the others)."""
+    global _loaded
+    if _loaded:
+        return
     for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
-        if info.name not in {"base", "safety"}:
-            importlib.import_module(f"mobtrack.ingest.{info.name}")
+        importlib.import_module(f"mobtrack.ingest.{info.name}")
+    _loaded = True
 
 
 def get_adapter(source: SourceFile, fmt: str | None = None) -> Adapter:
-    if not ADAPTERS:
-        _load_builtin_adapters()
+    _load_builtin_adapters()
     if fmt:
         if fmt not in ADAPTERS:
             raise ImportRejected(f"unknown format {fmt!r}; known formats: {', '.join(sorted(ADAPTERS))}")

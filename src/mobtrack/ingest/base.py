@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,6 +28,7 @@ class ImportOptions:
     country_iso3: str | None = None
     assessment_type: str | None = None
     round_number: int | None = None
+    reporting_date: date | None = None
     mapping: Path | None = None  # YAML column mapping (mapping adapter)
     sheet: str | None = None
     batch_rows: int = 250_000

@@ -13,6 +13,8 @@ import polars as pl
 
 from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
+from mobtrack.ingest.tables import ROW, grid_columns, stream_csv
+from mobtrack.ingest.values import parse_counts
 from mobtrack.model import CANONICAL_SCHEMA, conform
 from mobtrack.validate.issue import ImportRejected
 
@@ -41,15 +43,14 @@ class CanonicalCsvAdapter(Adapter):
         for needed in ("population_group", "unit", "value"):
             if needed not in header:
                 raise ImportRejected(f"{source.name}: missing column {needed!r}")
-        lazy = pl.scan_csv(source.path, schema_overrides={c: pl.String for c in header}, infer_schema=False)
-        offset = 2  # spreadsheet row number of the first data row (row 1 is the header)
-        for chunk in lazy.collect_batches(chunk_size=options.batch_rows):
-            yield Batch(records=self._canonical(chunk, offset))
-            offset += chunk.height
+        names = dict(zip(grid_columns(len(header)), header, strict=True))
+        # Streamed in byte blocks, so memory stays bounded by one batch whatever the file's size.
+        for grid in stream_csv(source.path, ",", skip_rows=1, width=len(header), batch_rows=options.batch_rows):
+            yield Batch(records=self._canonical(grid.rename(names), grid[ROW]))
 
-    def _canonical(self, chunk: pl.DataFrame, offset: int) -> pl.DataFrame:
+    def _canonical(self, chunk: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
         exprs = []
-        for name in chunk.columns:
+        for name in CANONICAL_SCHEMA.keys() & set(chunk.columns):
             dtype = CANONICAL_SCHEMA[name]
             text = pl.col(name).str.strip_chars()
             if dtype == pl.Date:
@@ -60,9 +61,14 @@ class CanonicalCsvAdapter(Adapter):
                 exprs.append(text.cast(dtype, strict=False).alias(name))
             else:
                 exprs.append(pl.when(text == "").then(None).otherwise(text).alias(name))
-        frame = chunk.select(exprs).with_columns(
+        frame = chunk.select(exprs)
+        if frame["value"].null_count() > chunk["value"].is_null().sum():
+            # some counts are not plain integers ("1,234", "12.0"): the careful parser, only then
+            value, _ = parse_counts(pl.col("value"))
+            frame = frame.with_columns(chunk.select(value.alias("value")))
+        frame = frame.with_columns(
             pl.when(pl.col("value").is_null()).then(chunk["value"]).otherwise(None).alias("raw_value"),
-            (pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias("source_row"),
+            rows.cast(pl.Int64).alias("source_row"),
             pl.lit("value").alias("source_column"),
         )
         if "role" not in frame.columns:

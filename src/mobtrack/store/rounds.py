@@ -43,20 +43,24 @@ def round_id(conn: Connection, op_id: int, assessment_type: str, number: int) ->
     ).scalar_one()
 
 
-def content_hash(observations: pl.DataFrame) -> str:
-    """A digest of what the round says, independent of row order and of which file said it."""
-    keyed = observations.select([c for c in blocks.OBSERVATION_COLUMNS if not c.startswith("source_")])
-    row_hashes = keyed.hash_rows(seed=17).sort()
-    digest = hashlib.sha256(row_hashes.to_numpy().tobytes())
-    digest.update(",".join(keyed.columns).encode())
-    return digest.hexdigest()
-
-
 @dataclass
 class RoundMeta:
     reporting_date: date | None
     period_start: date | None
     period_end: date | None
+
+
+def content_hash(observations: pl.DataFrame, meta: RoundMeta) -> str:
+    """A digest of what the round says (its values and its dates), independent of row order and of
+    which file said it."""
+    keyed = observations.select([c for c in blocks.OBSERVATION_COLUMNS if not c.startswith("source_")])
+    row_hashes = keyed.hash_rows(seed=17).sort()
+    digest = hashlib.sha256(row_hashes.to_numpy().tobytes())
+    digest.update(",".join(keyed.columns).encode())
+    digest.update(f"|{meta.reporting_date}|{meta.period_start}|{meta.period_end}".encode())
+    return digest.hexdigest()
+
+
 
 
 def current_version(conn: Connection, rid: int):
