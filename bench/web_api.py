@@ -72,11 +72,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: str, port: int) -> subprocess.Popen:
-    code = ("import uvicorn, sys; from mobtrack.web.app import create_app; "
-            f"uvicorn.run(create_app({db!r}, secure_cookies=False), host='127.0.0.1', port={port}, "
-            "log_level='warning', access_log=False)")
-    proc = subprocess.Popen([sys.executable, "-c", code])
+def start_server(db: str, port: int, workers: int) -> subprocess.Popen:
+    # as `mobtrack serve --workers N` runs it
+    code = ("import uvicorn; "
+            f"uvicorn.run('mobtrack.web.app:app_from_env', factory=True, workers={workers}, host='127.0.0.1', "
+            f"port={port}, log_level='warning', access_log=False)")
+    env = {**os.environ, "MOBTRACK_DATABASE_URL": db, "MOBTRACK_SECURE_COOKIES": "0"}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
     for _ in range(600):
         try:
             httpx.get(f"http://127.0.0.1:{port}/api/v1/me", timeout=1)
@@ -165,6 +167,7 @@ def main() -> None:
     ap.add_argument("--countries", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=8.0, help="load time per scenario")
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="mobtrack-webbench-"))
     if args.store:
@@ -174,7 +177,7 @@ def main() -> None:
     extra = prepare(db)
     operation, number, level = f"Synthetic operation {COUNTRIES[0]}", max(args.rounds // 2, 1), 2
     port = free_port()
-    server = start_server(db, port)
+    server = start_server(db, port, args.workers)
     base = f"http://127.0.0.1:{port}"
     scenarios = {
         ("figures", "public"): (f"{base}/api/v1/operations/{operation}/figures",
@@ -191,7 +194,8 @@ def main() -> None:
     services = service_calls(db, operation, number, level)
     kind = "postgresql" if db.startswith("postgres") else "sqlite"
     print(f"\n== web API on {kind}" + (f", {total:,} observations" if total else "") +
-          f"; {operation}, round {number}, {CLIENTS} concurrent clients, {args.seconds:.0f} s each")
+          f"; {operation}, round {number}, {CLIENTS} concurrent clients, {args.seconds:.0f} s each, "
+          f"{args.workers} server worker(s)")
     print(f"{'query':24} {'service p50':>12} {'API p50 (1 client)':>19} {'overhead':>9} "
           f"{'API p95 (20 clients)':>21} {'req/s':>7}")
     try:
@@ -212,6 +216,20 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if args.db and not args.store:  # the bench's own database, not one it was pointed at
+            drop_database(db)
+
+
+def drop_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from mobtrack.store.db import get_engine
+
+    get_engine(url).dispose()
+    target = make_url(url)
+    with create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":
