@@ -16,9 +16,10 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, String, cast, select
 
 from mobtrack.gazetteer.load import BUNDLED_NAME, SOURCE_DEFINED_NAME
 from mobtrack.gazetteer.names import fuzzy_form, name_key, sorted_key
@@ -49,8 +50,16 @@ class Unit:
     pcode: str
     name: str
     parent: str | None
-    names: tuple[str, ...]  # every spelling the gazetteer gives (languages, ref and alternative names)
-    keys: frozenset[str]
+    names_json: str | None  # location.names as stored; read only when a name has to be matched
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """Every spelling the gazetteer gives (languages, ref and alternative names)."""
+        return _spellings(self.name, self.names_json)
+
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        return frozenset(k for k in {f(s) for s in self.names for f in (name_key, sorted_key)} if k)
 
 
 @dataclass
@@ -62,20 +71,37 @@ class Level:
     version: Version
     units: dict[str, Unit]
     parents: dict[str, str | None]
-    by_exact: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    by_key: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     children: dict[str | None, list[str]] = field(default_factory=lambda: defaultdict(list))
+    _by_exact: dict[str, list[str]] | None = None
+    _by_key: dict[str, list[str]] | None = None
     _codes: CodeIndex | None = None
     _parent_codes: CodeIndex | None = None
     _fuzzy: dict = field(default_factory=dict)
 
     def __post_init__(self):
         for unit in self.units.values():
-            for spelling in set(unit.names):
-                self.by_exact[spelling].append(unit.pcode)
-            for key in unit.keys:
-                self.by_key[key].append(unit.pcode)
             self.children[unit.parent].append(unit.pcode)
+
+    def _index_names(self) -> None:
+        # Built on the first name to match: an import that gives only codes never pays for it.
+        self._by_exact, self._by_key = defaultdict(list), defaultdict(list)
+        for unit in self.units.values():
+            for spelling in set(unit.names):
+                self._by_exact[spelling].append(unit.pcode)
+            for key in unit.keys:
+                self._by_key[key].append(unit.pcode)
+
+    @property
+    def by_exact(self) -> dict[str, list[str]]:
+        if self._by_exact is None:
+            self._index_names()
+        return self._by_exact
+
+    @property
+    def by_key(self) -> dict[str, list[str]]:
+        if self._by_key is None:
+            self._index_names()
+        return self._by_key
 
     @property
     def codes(self) -> CodeIndex:
@@ -152,12 +178,8 @@ class CountryGazetteer:
         if key not in self._levels:
             part = self._rows.filter((pl.col("admin_level") == level) & (pl.col("boundary_version_id") == version.id)
                                      if version.id is not None else pl.col("admin_level") == level)
-            units = {}
-            for uid, pcode, name, names, parent in part.select(
-                    "id", "pcode", "name", "names", "parent_pcode").iter_rows():
-                spellings = _spellings(name, names)
-                keys = {f(s) for s in spellings for f in (name_key, sorted_key)}
-                units[pcode] = Unit(uid, pcode, name, parent, spellings, frozenset(k for k in keys if k))
+            units = {pcode: Unit(uid, pcode, name, parent, names) for uid, pcode, name, names, parent in
+                     part.select("id", "pcode", "name", "names", "parent_pcode").iter_rows()}
             self._levels[key] = Level(self.iso3, level, version, units, self.parents)
         return self._levels[key]
 
@@ -196,8 +218,8 @@ def official(conn: Connection, iso3: str) -> CountryGazetteer:
         return hit[1]
     ids = [r.id for r in versions_rows]
     rows = conn.execute(
-        select(location.c.id, location.c.pcode, location.c.admin_level, location.c.name, location.c.names,
-               location.c.parent_pcode, location.c.boundary_version_id)
+        select(location.c.id, location.c.pcode, location.c.admin_level, location.c.name,
+               cast(location.c.names, String), location.c.parent_pcode, location.c.boundary_version_id)
         .where(location.c.boundary_version_id.in_(ids))).all() if ids else []
     units = _units_frame([tuple(r) for r in rows])
     levels = defaultdict(set)
@@ -214,14 +236,14 @@ def official(conn: Connection, iso3: str) -> CountryGazetteer:
 
 def _units_frame(rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(rows, orient="row", schema={
-        "id": pl.Int64, "pcode": pl.String, "admin_level": pl.Int8, "name": pl.String, "names": pl.Object,
+        "id": pl.Int64, "pcode": pl.String, "admin_level": pl.Int8, "name": pl.String, "names": pl.String,
         "parent_pcode": pl.String, "boundary_version_id": pl.Int64})
 
 
 def from_units(iso3: str, units: pl.DataFrame, version_name: str = BUNDLED_NAME) -> CountryGazetteer:
     """A gazetteer straight from reader units (no database): what `mobtrack match` uses out of the box."""
     part = units.filter(pl.col("country_iso3") == iso3)
-    rows = [(None, p, lvl, n, json.loads(ns or "{}"), par, None) for p, lvl, n, ns, par in part.select(
+    rows = [(None, p, lvl, n, ns, par, None) for p, lvl, n, ns, par in part.select(
         "pcode", "admin_level", "name", "names", "parent_pcode").iter_rows()]
     frame = _units_frame(rows)
     vf = part["valid_from"].min() if part.height else None
