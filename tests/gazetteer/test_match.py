@@ -57,3 +57,9 @@ def test_parts_are_not_trusted_without_a_parent():
 def test_name_outside_its_parent_goes_to_review():
     r = _one("TCD", 2, "Mamdi", "Batha")
     assert r["status"] == "review" and r["candidates"][0]["pcode"] == "TD0701"
+
+
+def test_codes_in_the_name_column():
+    rows = match_names(gazetteer_for("NGA"), 1, ["NG001", "NG01", "NG1"])
+    assert [r["pcode"] for r in rows] == ["NG001", "NG001", "NG001"]
+    assert [r["method"] for r in rows] == ["exact-code", "normalised-code", "normalised-code"]

@@ -70,8 +70,9 @@ def match_names(gaz: CountryGazetteer, level: int, names: list[str | None], pare
         parent = parent_match.pcode if parent_match is not None and parent_match.accepted else None
         key = (raw, parent)
         if key not in memo:
+            # a p-code in the name column (possibly in another convention: NG01 for NG001) is read as one
             code = clean_code(raw)
-            by_code = code if code and code in view.units else None
+            by_code = code if code and (code in view.units or view.codes.rewrite(code).pcode) else None
             memo[key] = match_place(gaz, view, by_code, None if by_code else raw, parent, aliases) if raw else \
                 Match(status="unmatched", detail="empty name")
         m = memo[key]
