@@ -1,0 +1,162 @@
+"""Flow-monitoring adapter on generated files (DTM data may never be committed)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from mobtrack.analytics import RoundFilter, figures
+from mobtrack.ingest import ImportOptions, SourceFile, get_adapter
+from mobtrack.ingest.flow_monitoring import FlowMonitoringAdapter, line_chunks
+from mobtrack.pipeline import import_file
+from mobtrack.store.rounds import read_observations
+
+COUNTS_HEADER = "t,route,fmp,fmp_country,from,to,n,reason_economic\n"
+
+
+def write(path: Path, text: str, gz: bool = False) -> Path:
+    if gz:
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def counts_file(tmp_path: Path, rows: list[str], gz: bool = True, name: str = "fm_counts.csv.gz") -> Path:
+    return write(tmp_path / name, COUNTS_HEADER + "".join(r + "\n" for r in rows), gz=gz)
+
+
+def read_all(path: Path, **options) -> tuple[pl.DataFrame, list]:
+    batches = list(FlowMonitoringAdapter().read(SourceFile.from_path(path), ImportOptions(**options)))
+    return pl.concat([b.records for b in batches]), [i for b in batches for i in b.issues]
+
+
+def test_sniffs_gzip_and_plain_exports(tmp_path):
+    for gz, name in ((True, "a.csv.gz"), (False, "a.csv")):
+        path = counts_file(tmp_path, ["2024-01-02,,Kano,NGA,NER,NGA,5.0,1"], gz=gz, name=name)
+        assert get_adapter(SourceFile.from_path(path)).name == "dtm-flow-monitoring"
+
+
+def test_rows_of_a_month_are_summed_per_point_and_corridor(tmp_path):
+    path = counts_file(tmp_path, [
+        "2024-01-02,,Kano,NGA,NER,NGA,5.0,1",
+        "2024-01-02,,Kano,NGA,NER,NGA,7.0,0",   # same day, same corridor: another tally, added
+        "2024-01-30,,kano,NGA,NER,NGA,3,1",     # another spelling of the same point
+        "2024-01-15,,Kano,NGA,NGA,NER,4.0,",
+        "2024-02-01,,Kano,NGA,NER,NGA,10.0,1",  # next month: next round
+        "2024-01-03,,Sokoto,NGA,NGA,NGA,2.0,0",
+    ])
+    records, issues = read_all(path)
+    assert issues == []
+    got = {(r["round_number"], r["site_name"], r["origin_pcode"], r["destination_pcode"]): (r["value"], r["direction"])
+           for r in records.iter_rows(named=True)}
+    assert got == {
+        (202401, "Kano", "NER", "NGA"): (15, "incoming"),
+        (202401, "Kano", "NGA", "NER"): (4, "outgoing"),
+        (202401, "Sokoto", "NGA", "NGA"): (2, "internal"),
+        (202402, "Kano", "NER", "NGA"): (10, "incoming"),
+    }
+    first = records.filter(pl.col("round_number") == 202401).row(0, named=True)
+    assert first["operation"] == "DTM flow monitoring NGA" and first["assessment_type"] == "FMC"
+    assert str(first["period_start"]) == "2024-01-01" and str(first["reporting_date"]) == "2024-01-31"
+    assert first["admin_level"] == 5 and first["role"] == "part" and first["population_group"] == "migrants"
+    # provenance: the first source row summed into the value
+    kano = records.filter((pl.col("site_name") == "Kano") & (pl.col("origin_pcode") == "NER")
+                          & (pl.col("round_number") == 202401))
+    assert kano["source_row"].item() == 2
+
+
+def test_every_unusable_row_is_reported_and_left_out(tmp_path):
+    path = counts_file(tmp_path, [
+        "2024-01-02,,Kano,NGA,NER,NGA,5.0,1",
+        "2024-01-02,,,NGA,NER,NGA,9.0,1",          # row 3: no point
+        "not a date,,Kano,NGA,NER,NGA,1.0,1",      # row 4
+        "2024-01-02,,Kano,NGA,NER,NGA,2.5,1",      # row 5: fractional
+        "2024-01-02,,Kano,NGA,NER,NGA,-3,1",       # row 6: negative
+        "2024-01-02,,Kano,NGA,NER,NGA,,1",         # row 7: empty
+        "2024-01-02,,Kano,,NER,NGA,4,1",           # row 8: no country
+    ])
+    records, issues = read_all(path)
+    assert records["value"].sum() == 5
+    found = {(i.row, i.column, i.rule) for i in issues}
+    assert found == {(3, "fmp", "missing-required-field"), (4, "t", "implausible-date"),
+                     (5, "n", "fractional-count"), (6, "n", "negative-count"), (7, "n", "empty-count"),
+                     (8, "fmp_country", "missing-required-field")}
+    assert all(i.file == "fm_counts.csv.gz" for i in issues)
+
+
+def test_country_option_replaces_a_missing_country_column(tmp_path):
+    path = write(tmp_path / "c.csv", "t,fmp,from,to,n\n2024-03-05,Rosso,SEN,MRT,3\n")
+    with pytest.raises(Exception, match="--country"):
+        read_all(path)
+    records, _ = read_all(path, country_iso3="sen")
+    assert records["country_iso3"].to_list() == ["SEN"] and records["direction"].to_list() == ["outgoing"]
+
+
+def test_chunks_end_on_whole_records_even_inside_quotes(tmp_path):
+    body = "".join(f'2024-01-0{1 + i % 9},"Point\nwith break {i % 3}",NGA,NER,NGA,1\n' for i in range(500))
+    path = write(tmp_path / "q.csv.gz", "t,fmp,fmp_country,from,to,n\n" + body, gz=True)
+    blocks = list(line_chunks(path, 256))
+    assert len(blocks) > 10
+    assert all(b.count(b'"') % 2 == 0 for _, b in blocks)
+    records, issues = read_all(path, batch_rows=3)  # tiny chunks: sums must not depend on chunking
+    assert issues == [] and records["value"].sum() == 500 and records["site_name"].n_unique() == 3
+
+
+SURVEY_HEADER = ("t,fmp,direction,nationality,sex,age,uam,origin,origin_adm1,origin_adm2,destination,"
+                 "destination_adm1,destination_adm2,stay_origin,reason_economic\n")
+
+
+def survey_file(tmp_path: Path) -> Path:
+    rows = [
+        "2024-01-28,Border A,inflow,AFG,female,0-5,0,IRN,Tehran,Tehran,AFG,Herat,Ghoryan,>1 year,1",
+        "2024-01-28,Border A,inflow,AFG,male,18-59,0,IRN,Tehran,Tehran,AFG,Herat,Herat,<3 months,0",
+        "2024-01-29,Border A,inflow,AFG,male,18-59,1,IRN,Tehran,Karaj,AFG,Herat,Herat,no answer,1",
+        "2024-01-29,Border A,outflow,AFG,male,18-59,0,AFG,Herat,Herat,IRN,Tehran,Tehran,no answer,1",
+        "2024-01-30,Border A,inflow,AFG,male,18-59,0,PAK,Sindh,Karachi,,,,no answer,1",  # no destination
+        "2024-01-30,Border A,sideways,AFG,male,18-59,0,PAK,Sindh,Karachi,AFG,Kabul,Kabul,no answer,1",
+    ]
+    return write(tmp_path / "fms.csv.gz", SURVEY_HEADER + "".join(r + "\n" for r in rows), gz=True)
+
+
+def test_survey_records_become_counts_only(tmp_path):
+    records, issues = read_all(survey_file(tmp_path))
+    assert [(i.row, i.column) for i in issues] == [(7, "direction")]
+    assert set(records["assessment_type"]) == {"FMS"}
+    # the point's country is where most of its travellers enter or leave, not the missing destination
+    assert set(records["country_iso3"]) == {"AFG"} and set(records["operation"]) == {"DTM flow monitoring survey AFG"}
+    parts = records.filter(pl.col("role") == "part")
+    assert parts["value"].sum() == 5
+    tehran = parts.filter((pl.col("origin_name") == "Tehran") & (pl.col("direction") == "incoming"))
+    assert tehran["value"].to_list() == [3] and tehran["destination_name"].to_list() == ["Herat"]
+    breakdown = records.filter(pl.col("role") == "breakdown")
+    assert breakdown["value"].sum() == 5
+    assert set(zip(breakdown["sex"], breakdown["age_band"], strict=True)) >= {("female", "0-5"), ("male", "18-59")}
+    # personal fields never reach a record: no admin2, no stay length, no minor flag
+    text = records.select(pl.all().cast(pl.String)).to_pandas().to_string()
+    for personal in ("Karaj", "Ghoryan", ">1 year", "<3 months"):
+        assert personal not in text
+
+
+def test_import_is_atomic_idempotent_and_figures_per_point(tmp_path, db_url):
+    path = counts_file(tmp_path, [
+        "2024-01-02,,Kano,NGA,NER,NGA,5.0,1", "2024-01-09,,Kano,NGA,NGA,NER,6.0,1",
+        "2024-02-02,,Kano,NGA,NER,NGA,1.0,1", "2024-01-05,,Rosso,SEN,SEN,MRT,8.0,1",
+    ])
+    first = import_file(path, db_url=db_url)
+    assert first.status == "imported" and len(first.rounds) == 3
+    assert import_file(path, db_url=db_url).status == "unchanged"
+    from mobtrack.store.db import get_engine
+
+    with get_engine(db_url).connect() as conn:
+        fig = figures(conn, RoundFilter(country_iso3="NGA", round_number=202401), 5, group="migrants")
+        assert fig.select("name", "value").rows() == [("Kano", 11)]
+        # every stored value is placed: points become source-defined sites of their country
+        obs = read_observations(conn, first.rounds[0].version_id)
+        assert obs["location_id"].null_count() == 0
+        country = figures(conn, RoundFilter(country_iso3="NGA", round_number=202401), 0, group="migrants")
+        assert country["value"].to_list() == [11]
