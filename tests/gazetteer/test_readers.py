@@ -19,6 +19,7 @@ def test_cod_geojson_with_languages_and_geometry(tmp_path):
     mamdi, lake = by_code["TCD0701"], by_code["TCD07"]
     assert mamdi["admin_level"] == 2 and mamdi["parent_pcode"] == "TCD07" and mamdi["country_iso3"] == "TCD"
     assert shapely.from_wkb(mamdi["geometry"]).area == 1.0
+    assert 0 < mamdi["longitude"] < 1 and 0 < mamdi["latitude"] < 1  # a point inside its square
     assert lake["geometry"] is None  # an ancestor read from a deeper layer has no shape of its own
     assert json.loads(lake["names"]) == {"en": "Lake", "fr": "Lac"}
     assert str(mamdi["valid_from"]) == "2024-01-01"
@@ -85,3 +86,30 @@ def test_unknown_country_and_format(tmp_path):
     other.write_text("x")
     with pytest.raises(GazetteerFileError, match="unsupported"):
         read_units(other)
+
+
+def test_cod_tabular_workbook_with_a_sheet_per_level(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "Notes"
+    notes.append(["Synthetic workbook for tests"])
+    adm1 = wb.create_sheet("ADM1")
+    adm1.append(["ADM1_EN", "ADM1_FR", "ADM1_PCODE", "ADM0_PCODE"])
+    adm1.append(["Lake", "Lac", "TCD07", "TD"])
+    adm2 = wb.create_sheet("ADM2")
+    adm2.append(["ADM2_EN", "ADM2_PCODE", "ADM1_EN", "ADM1_PCODE", "ADM0_PCODE"])
+    adm2.append(["Mamdi", "TCD0701", "Lake", "TCD07", "TD"])
+    path = tmp_path / "tcd_adminboundaries_tabulardata.xlsx"
+    wb.save(path)
+    units = read_units(path)
+    assert sorted(units["pcode"].unique()) == ["TCD07", "TCD0701"]
+    assert units.filter(pl.col("pcode") == "TCD0701")["parent_pcode"][0] == "TCD07"
+
+
+def test_corrupted_workbook(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(GazetteerFileError, match="cannot read as a workbook"):
+        read_units(path)

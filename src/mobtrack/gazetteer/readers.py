@@ -212,7 +212,23 @@ def _frame(units) -> pl.DataFrame:
     units = list(units)
     for u in units:
         u["names"] = json.dumps(u["names"], ensure_ascii=False, sort_keys=True)
-    return pl.DataFrame(units, schema=UNIT_SCHEMA)
+    return _with_points(pl.DataFrame(units, schema=UNIT_SCHEMA))
+
+
+def _with_points(units: pl.DataFrame) -> pl.DataFrame:
+    """Units with a shape but no coordinates get a point inside the shape (for maps and site lookups)."""
+    todo = units["geometry"].is_not_null() & units["latitude"].is_null()
+    if not todo.any():
+        return units
+    import shapely
+
+    points = shapely.point_on_surface(shapely.from_wkb(units.filter(todo)["geometry"].to_list()))
+    lon, lat = iter(shapely.get_x(points).tolist()), iter(shapely.get_y(points).tolist())
+    flags = todo.to_list()
+    return units.with_columns(
+        pl.Series("latitude", [next(lat) if f else v for f, v in zip(flags, units["latitude"], strict=True)], pl.Float64),
+        pl.Series("longitude", [next(lon) if f else v for f, v in zip(flags, units["longitude"], strict=True)],
+                  pl.Float64))
 
 
 # --- long lists ---------------------------------------------------------------------------------
@@ -270,9 +286,29 @@ def read_units(path: Path, country_iso3: str | None = None) -> pl.DataFrame:
     if suffix in (".csv", ".csv.gz"):
         return _read_table(pl.read_csv(path, infer_schema=False, encoding="utf8-lossy"), country_iso3, path.name)
     if suffix in (".xlsx", ".xls"):
-        return _read_table(pl.read_excel(path, infer_schema_length=0), country_iso3, path.name)
+        return _read_workbook(path, country_iso3)
     raise GazetteerFileError(f"{path.name}: unsupported gazetteer format {suffix!r} "
                              "(use .csv, .xlsx, .geojson, .json or .shp)")
+
+
+def _read_workbook(path: Path, country_iso3: str | None) -> pl.DataFrame:
+    """COD tabular workbooks have a sheet per level (ADM0, ADM1, ADM2...): read every sheet with p-codes."""
+    try:
+        sheets = pl.read_excel(path, sheet_id=0, infer_schema_length=0, raise_if_empty=False)
+    except Exception as exc:  # noqa: BLE001 - calamine raises many kinds; all mean "not a workbook we can read"
+        raise GazetteerFileError(f"{path.name}: cannot read as a workbook ({exc})") from exc
+    frames, skipped = [], []
+    for sheet, frame in sheets.items():
+        if frame.is_empty():
+            continue
+        try:
+            frames.append(_read_table(frame, country_iso3, f"{path.name} [{sheet}]"))
+        except GazetteerFileError as exc:
+            skipped.append(str(exc))
+    units = [f for f in frames if not f.is_empty()]
+    if not units:
+        raise GazetteerFileError("; ".join(skipped) or f"{path.name}: no sheet with p-codes")
+    return pl.concat(units, how="vertical_relaxed")
 
 
 def _read_table(frame: pl.DataFrame, country_iso3: str | None, source: str) -> pl.DataFrame:
