@@ -107,3 +107,20 @@ def test_retention_purges_and_logs(engine):
     assert "retention.purge" in [e["action"] for e in auditlog.entries(engine)]
     with pytest.raises(ValueError, match="no purger"):
         agreements.add_retention(engine, dataset="x", kind="nope", delete_after=date.today(), reason="", by="a")
+
+
+def test_web_layer_entries_join_the_chain_in_the_callers_transaction(engine):
+    from mobtrack.protect import audit
+
+    with engine.begin() as conn:
+        audit.append(conn, at="2026-11-28T06:00:00+00:00", user="ana", organisation="IOM", role="analyst",
+                     via="session", action="read-unprotected", target="op/idps", purpose="planning",
+                     client="10.0.0.9", details={})
+    with pytest.raises(RuntimeError), engine.begin() as conn:  # the caller's change fails: no entry
+        audit.append(conn, user="bo", action="publish", target="op/round 2")
+        raise RuntimeError("publish failed")
+    auditlog.record(engine, actor="cli", action="dp.budget", target="op")
+    rows = list(auditlog.entries(engine))
+    assert [r["actor"] for r in rows] == ["ana", "cli"]
+    assert json.loads(rows[0]["details"]) == {"role": "analyst", "via": "session"} and rows[0]["origin"] == "10.0.0.9"
+    assert auditlog.verify(engine).ok

@@ -68,6 +68,22 @@ def record(
     raise RuntimeError("could not append to the audit log after 20 attempts (heavy contention?)")
 
 
+def append_in(conn: Connection, entry: dict) -> dict:
+    """Append inside the caller's transaction (so the entry commits or rolls back with the change it
+    records). A savepoint lets a writer that lost the race for the tail retry on the new tail.
+    Not on SQLite: there writers are serialised anyway, and the pysqlite driver turns the release of
+    an outermost SAVEPOINT into a COMMIT, which would commit the entry without the caller's change."""
+    if conn.dialect.name == "sqlite":
+        return _append(conn, entry)
+    for _attempt in range(20):
+        try:
+            with conn.begin_nested():
+                return _append(conn, entry)
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not append to the audit log after 20 attempts (heavy contention?)")
+
+
 def _append(conn: Connection, entry: dict) -> dict:
     tail = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar()
     prev = tail or GENESIS
