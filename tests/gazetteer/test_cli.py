@@ -89,3 +89,22 @@ def test_reviews_and_decide_commands(engine, db_url):
     decided = runner.invoke(app, ["gazetteer", "decide", str(item["id"]), "TD07", "--db", db_url, "--json"])
     assert json.loads(decided.stdout)["status"] == "accepted"
     assert json.loads(runner.invoke(app, ["gazetteer", "reviews", "--db", db_url, "--json"]).stdout) == []
+
+
+def test_versions_command(engine, db_url):
+    from mobtrack import gazetteer
+
+    with engine.begin() as conn:
+        gazetteer.load_bundled(conn, ["TCD", "CAF"])
+    out = runner.invoke(app, ["gazetteer", "versions", "--country", "tcd", "--db", db_url, "--json"])
+    (version,) = json.loads(out.stdout)
+    assert version["country"] == "TCD" and version["version"] == "OCHA global p-codes"
+    assert version["units"] == {"0": 1, "1": 23, "2": 70}
+
+
+def test_match_many_names_in_steps(no_database):
+    names = no_database / "many.csv"
+    names.write_text("name\n" + "Mamdi\nWayi\n" * 1500)
+    result = runner.invoke(app, ["match", str(names), "--country", "TCD", "--level", "2", "--json"])
+    rows = json.loads(result.stdout)
+    assert len(rows) == 3000 and {r["pcode"] for r in rows} == {"TD0701", "TD0702"}

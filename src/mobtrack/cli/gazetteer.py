@@ -6,8 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 
 from mobtrack.cli._common import DbOption, JsonOption, console, fail, print_json
+
+CHUNK = 1000  # names per step of the progress bar
 
 gazetteer_app = typer.Typer(help="Official places: load COD p-code lists and boundaries, settle doubtful matches.",
                             no_args_is_help=True)
@@ -46,6 +49,43 @@ def load_command(
         levels = ", ".join(f"admin{lvl}: {n}" for lvl, n in r.units.items())
         console.print(f"[green]{r.status}[/green] {r.country_iso3} [bold]{r.name}[/bold] ({levels}; "
                       f"valid from {r.valid_from or '?'}{' to ' + r.valid_to if r.valid_to else ''})")
+
+
+def versions_command(
+    country: Annotated[str | None, typer.Option("--country", help="Only this country (ISO3).")] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List the boundary versions in the database, with their units per admin level."""
+    from sqlalchemy import func, select
+
+    from mobtrack.store.db import ensure_schema
+    from mobtrack.store.schema import boundary_version, location
+
+    query = (select(boundary_version.c.id, boundary_version.c.country_iso3, boundary_version.c.name,
+                    boundary_version.c.valid_from, boundary_version.c.valid_to, location.c.admin_level,
+                    func.count(location.c.id))
+             .join(location, location.c.boundary_version_id == boundary_version.c.id)
+             .group_by(boundary_version.c.id, boundary_version.c.country_iso3, boundary_version.c.name,
+                       boundary_version.c.valid_from, boundary_version.c.valid_to, location.c.admin_level)
+             .order_by(boundary_version.c.country_iso3, boundary_version.c.id, location.c.admin_level))
+    if country:
+        query = query.where(boundary_version.c.country_iso3 == country.upper())
+    with ensure_schema(db).connect() as conn:
+        rows = conn.execute(query).all()
+    versions: dict[int, dict] = {}
+    for vid, iso3, name, vf, vt, level, n in rows:
+        v = versions.setdefault(vid, {"id": vid, "country": iso3, "version": name,
+                                      "valid_from": vf.isoformat() if vf else None,
+                                      "valid_to": vt.isoformat() if vt else None, "units": {}})
+        v["units"][str(level)] = n
+    if json:
+        print_json(list(versions.values()))
+        return
+    for v in versions.values():
+        levels = ", ".join(f"admin{k}: {n}" for k, n in v["units"].items())
+        console.print(f"{v['country']} [bold]{v['version']}[/bold] (#{v['id']}; {levels}; "
+                      f"valid {v['valid_from'] or '…'} to {v['valid_to'] or '…'})")
 
 
 def reviews_command(
@@ -144,8 +184,15 @@ def match_command(
         with conn_cm as conn:
             gaz = gazetteer_for(iso3, conn)
             aliases = alias_map(conn, iso3)[0] if conn is not None else None
-            results = match_names(gaz, level, frame[column].to_list(),
-                                  frame[parent_column].to_list() if parent_column else None, day=day, aliases=aliases)
+            names = frame[column].to_list()
+            parents = frame[parent_column].to_list() if parent_column else None
+            results = []
+            with Progress(console=console, transient=True, disable=len(names) < CHUNK) as progress:
+                task = progress.add_task("matching", total=len(names))
+                for start in range(0, len(names), CHUNK):
+                    results += match_names(gaz, level, names[start:start + CHUNK],
+                                           parents[start:start + CHUNK] if parents else None, day=day, aliases=aliases)
+                    progress.advance(task, min(CHUNK, len(names) - start))
     except NoGazetteer as exc:
         fail(str(exc), 1)
     if json:
@@ -187,6 +234,7 @@ def _existing_db(db: str | None):
 
 def register(app: typer.Typer) -> None:
     gazetteer_app.command("load")(load_command)
+    gazetteer_app.command("versions")(versions_command)
     gazetteer_app.command("reviews")(reviews_command)
     gazetteer_app.command("decide")(decide_command)
     app.add_typer(gazetteer_app, name="gazetteer")
