@@ -3,7 +3,8 @@
 A round has up to 10^5 rows but a few thousand distinct places, and the same places come back
 every round. So we work on distinct place tuples, remember each decision per country and
 gazetteer state (memo), and join the decisions back onto the rows with Polars: a round whose
-places are all known costs a `unique`, a dictionary lookup per place and a join.
+places are all known costs a `unique`, an anti-join against the memo and a join
+(bench/matching_resolve.py).
 """
 
 from __future__ import annotations
