@@ -42,10 +42,14 @@ def test_audit_verify_and_export(db_url, tmp_path):
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["protect", "budget", "op:1/idps", "--epsilon", "3", "--db", db_url, "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["budget"] == 3
+    r = runner.invoke(app, ["protect", "classify", "op:1/field:phone", "--as", "sensitive", "--db", db_url])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["protect", "classify", "op:1", "--as", "secret", "--db", db_url])
+    assert r.exit_code == 2
     r = runner.invoke(app, ["audit", "verify", "--db", db_url, "--json"])
-    assert r.exit_code == 0 and json.loads(r.stdout)["entries"] == 2
+    assert r.exit_code == 0 and json.loads(r.stdout)["entries"] == 3
     out = tmp_path / "audit.jsonl"
     r = runner.invoke(app, ["audit", "export", "--out", str(out), "--db", db_url])
     assert r.exit_code == 0
     actions = [json.loads(line)["action"] for line in out.read_text().splitlines()]
-    assert actions == ["agreement.create", "dp.budget"]
+    assert actions == ["agreement.create", "dp.budget", "classify"]

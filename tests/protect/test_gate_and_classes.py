@@ -65,3 +65,17 @@ def test_public_table_with_dp_reads_the_stored_release(engine):
     assert one.table.equals(two.table) and two.protection["reused"]
     assert one.protection["epsilon"] == 1.0 and one.protection["delta"] == 0.0
     assert one.table.height == 2 and one.table["value"].null_count() == 0
+
+
+def test_classification_is_stored_and_the_strictest_wins(engine):
+    from mobtrack.protect import auditlog
+    from mobtrack.protect.classes import class_of, classify
+
+    classify(engine, "op:1", "public", by="ana")
+    classify(engine, "op:1/field:hh_gps", "sensitive", by="ana")
+    assert class_of(engine, "op:1", "op:1/round:2", default=Sensitivity.PUBLIC) == Sensitivity.PUBLIC
+    assert class_of(engine, "op:1", "op:1/field:hh_gps", default=Sensitivity.PUBLIC) == Sensitivity.SENSITIVE
+    assert class_of(engine, "op:9", default=Sensitivity.RESTRICTED) == Sensitivity.RESTRICTED
+    with pytest.raises(ValueError):
+        classify(engine, "op:1", "secret", by="ana")
+    assert [e["action"] for e in auditlog.entries(engine)] == ["classify", "classify"]

@@ -166,6 +166,28 @@ def agreement_command(
     print_json({"agreement": new_id}) if json else console.print(f"agreement {new_id} recorded for {org}")
 
 
+@protect_app.command("classify")
+def classify_command(
+    target: Annotated[str, typer.Argument(help='Dataset, round or field key: "op:12", "op:12/round:3", "op:12/field:phone".')],
+    sensitivity: Annotated[str, typer.Option("--as", help="public, restricted or sensitive.")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (recorded).")] = "cli",
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Set the sensitivity class of a dataset, round or field (audited).
+
+    Example: mobtrack protect classify op:12/field:hh_gps --as sensitive
+    """
+    from mobtrack.protect.classes import classify
+    from mobtrack.store.db import ensure_schema
+
+    try:
+        level = classify(ensure_schema(db), target, sensitivity, by)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    print_json({"target": target, "sensitivity": level.value}) if json else console.print(f"{target}: {level.value}")
+
+
 @protect_app.command("purge")
 def purge_command(db: DbOption = None, json: JsonOption = False) -> None:
     """Delete everything past its retention date (each purge is audited). Run it daily (cron).

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import polars as pl
+from sqlalchemy import Engine, delete, insert, select
 
 
 class Sensitivity(StrEnum):
@@ -41,6 +42,35 @@ def strictest(*classes: Sensitivity | str | None) -> Sensitivity:
     """A figure is as sensitive as the most sensitive thing it was made from."""
     parsed = [Sensitivity.parse(c) if not isinstance(c, Sensitivity) else c for c in classes if c is not None]
     return max(parsed, key=lambda c: c.rank) if parsed else Sensitivity.SENSITIVE
+
+
+def classify(engine: Engine, target: str, sensitivity: Sensitivity | str, by: str) -> Sensitivity:
+    """Record the class of a dataset ("op:12"), a round ("op:12/round:3") or a field
+    ("op:12/field:hh_size"); the change is audited."""
+    from mobtrack.protect import auditlog
+    from mobtrack.protect.tables import classification
+
+    text = str(sensitivity).strip().lower()
+    if text not in {c.value for c in Sensitivity}:
+        raise ValueError(f"sensitivity must be public, restricted or sensitive, got {sensitivity!r}")
+    level = Sensitivity(text)
+    with engine.begin() as conn:
+        conn.execute(delete(classification).where(classification.c.target == target))
+        conn.execute(insert(classification).values(target=target, sensitivity=level.value, set_by=by,
+                                                   set_at=auditlog.now_iso()))
+    auditlog.record(engine, actor=by, action="classify", target=target, details={"sensitivity": level.value})
+    return level
+
+
+def class_of(engine: Engine, *targets: str, default: Sensitivity) -> Sensitivity:
+    """The strictest class among the targets (a round's figures: its dataset, the round and every field
+    used). Unclassified targets count as ``default``, which the caller must choose explicitly."""
+    from mobtrack.protect.tables import classification
+
+    with engine.connect() as conn:
+        found = dict(conn.execute(select(classification.c.target, classification.c.sensitivity)
+                                  .where(classification.c.target.in_(targets))).all())
+    return strictest(*[Sensitivity(found[t]) if t in found else default for t in targets])
 
 
 # Column-name patterns of personal data (matched on lowercase names with separators removed).

@@ -22,6 +22,16 @@ from sqlalchemy import (
 
 from mobtrack.store.schema import metadata
 
+# Sensitivity class of a dataset, round or field, by key: "op:12", "op:12/round:3", "op:12/field:hh_size".
+classification = Table(
+    "protect_classification",
+    metadata,
+    Column("target", String(300), primary_key=True),
+    Column("sensitivity", String(20), nullable=False),  # public | restricted | sensitive
+    Column("set_by", String(100)),
+    Column("set_at", String(32), nullable=False),
+)
+
 # Privacy budget per dataset: releases that would spend beyond it are refused.
 dp_budget = Table(
     "protect_dp_budget",

@@ -25,6 +25,14 @@ CREATE TRIGGER protect_audit_log_no_update BEFORE UPDATE OR DELETE ON protect_au
 
 def upgrade() -> None:
     op.create_table(
+        "protect_classification",
+        sa.Column("target", sa.String(300), nullable=False),
+        sa.Column("sensitivity", sa.String(20), nullable=False),
+        sa.Column("set_by", sa.String(100)),
+        sa.Column("set_at", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("target", name=op.f("pk_protect_classification")),
+    )
+    op.create_table(
         "protect_dp_budget",
         sa.Column("dataset", sa.String(200), nullable=False),
         sa.Column("epsilon", sa.Float(), nullable=False),
@@ -107,5 +115,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS protect_audit_log_no_update ON protect_audit_log")
         op.execute("DROP FUNCTION IF EXISTS protect_audit_log_append_only()")
-    for name in ("protect_audit_log", "protect_retention", "protect_agreement", "protect_dp_release", "protect_dp_budget"):
+    for name in ("protect_audit_log", "protect_retention", "protect_agreement", "protect_dp_release", "protect_dp_budget",
+                 "protect_classification"):
         op.drop_table(name)
