@@ -125,8 +125,15 @@ def live(module_db_url, tmp_path_factory):
     thread.join(timeout=10)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)  # so fixtures can tell whether the test failed
+    return report
+
+
 @pytest.fixture
-def page_factory(playwright_browser, live):
+def page_factory(request, playwright_browser, live):
     contexts = []
 
     def make(width: int = 1366, height: int = 768, locale: str = "en-GB"):
@@ -135,11 +142,15 @@ def page_factory(playwright_browser, live):
                                                  bypass_csp=True, accept_downloads=True)
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(30_000)  # generous: CI shares two cores with everything else
         return page
 
     yield make
-    for context in contexts:
+    failed = getattr(request.node, "rep_call", None)
+    for i, context in enumerate(contexts):
+        if failed is not None and failed.failed:  # what the browser showed when the test failed
+            for j, page in enumerate(context.pages):
+                screenshot(page, f"FAILED-{request.node.name}-{i}-{j}")
         context.close()
 
 

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from html import escape
 
+import numpy as np
 import shapely
 from sqlalchemy import Connection, func, select
 
@@ -34,6 +35,9 @@ class Shape:
 class Outline:
     shapes: list[Shape]
     height: int
+    # Web Mercator bounds (radians) of the viewBox and its scale, to place basemap tiles under the shapes.
+    bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    scale: float = 1.0
 
 
 _OUTLINES: dict[tuple, Outline] = {}
@@ -57,46 +61,87 @@ def outline(conn: Connection, country_iso3: str, level: int) -> Outline:
     for r in rows:
         if r.pcode not in seen:
             seen[r.pcode] = (r.name, shapely.from_wkb(r.geometry))
-    result = _project(seen)
+    result = project(seen)
     if len(_OUTLINES) > 32:
         _OUTLINES.clear()
     _OUTLINES[key] = result
     return result
 
 
-def _project(shapes: dict[str, tuple[str, object]]) -> Outline:
+MAX_LAT = 85.05  # Web Mercator's limit
+
+
+def mercator(lon, lat):
+    """Longitude/latitude (degrees, arrays or scalars) to Web Mercator x/y in radians."""
+    lat = np.clip(lat, -MAX_LAT, MAX_LAT)
+    return np.radians(lon), np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
+
+
+def project(shapes: dict[str, tuple[str, object]]) -> Outline:
+    """Web Mercator into a WIDTH-wide viewBox, north up: the projection of web basemaps, so a configured
+    tile layer lines up, and shapes look as people are used to seeing them."""
     if not shapes:
         return Outline([], 0)
     geoms = list(g for _, g in shapes.values())
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    # Equirectangular with the x scale shrunk by cos(latitude): right enough at country scale.
-    kx = math.cos(math.radians((miny + maxy) / 2))
-    span_x = max((maxx - minx) * kx, 1e-9)
-    scale = WIDTH / span_x
-    height = max(int(round((maxy - miny) * scale)), 1)
-    # Simplify to about half a viewBox unit: finer detail is invisible and only adds bytes.
-    tolerance = 0.5 / scale
+    (x0, x1), (y0, y1) = mercator(np.array([minx, maxx]), np.array([miny, maxy]))
+    scale = WIDTH / max(x1 - x0, 1e-9)
+    height = max(int(round((y1 - y0) * scale)), 1)
+
+    def to_view(coords: np.ndarray) -> np.ndarray:
+        mx, my = mercator(coords[:, 0], coords[:, 1])
+        return np.column_stack([(mx - x0) * scale, (y1 - my) * scale])
+
     out = []
     for pcode, (name, geom) in shapes.items():
-        simple = shapely.simplify(geom, tolerance, preserve_topology=True)
-        d = _path(simple, minx, maxy, kx, scale)
+        projected = shapely.transform(geom, to_view)
+        # Simplified in viewBox units, to half a unit: finer detail is invisible and only adds bytes.
+        d = _path(shapely.simplify(projected, 0.5, preserve_topology=True))
         if d:
             out.append(Shape(pcode, name, d))
-    return Outline(out, height)
+    return Outline(out, height, (float(x0), float(y0), float(x1), float(y1)), float(scale))
 
 
-def _path(geom, minx: float, maxy: float, kx: float, scale: float) -> str:
+def _path(geom) -> str:
     parts = []
-    polygons = getattr(geom, "geoms", [geom])
-    for poly in polygons:
+    for poly in getattr(geom, "geoms", [geom]):
         if poly.geom_type != "Polygon" or poly.is_empty:
             continue
         for ring in [poly.exterior, *poly.interiors]:
-            coords = [(round((x - minx) * kx * scale, 1), round((maxy - y) * scale, 1)) for x, y in ring.coords]
+            coords = [(round(x, 1), round(y, 1)) for x, y in ring.coords]
             if len(coords) < 4:
                 continue
             parts.append("M" + "L".join(f"{x:g} {y:g}" for x, y in coords[:-1]) + "Z")
     return "".join(parts)
+
+
+def basemap_tiles(outline: Outline, template: str | None, tile_px: int = 256) -> list[dict]:
+    """Tiles of an XYZ basemap (`template` with {z}, {x}, {y}) covering the map, placed in viewBox units.
+
+    Off unless configured (MOBTRACK_BASEMAP_URL): the pages never reach another server on their own."""
+    if not template or not outline.shapes:
+        return []
+    x0, y0, x1, y1 = outline.bounds
+    world = 2 * math.pi
+    zoom = max(0, min(18, round(math.log2(world * outline.scale / tile_px))))
+    n = 2 ** zoom
+    size = world / n  # one tile, in radians
+
+    def tile(x: float, y: float) -> tuple[int, int]:
+        return int((x + math.pi) // size), int((math.pi - y) // size)
+
+    left, top = tile(x0, y1)
+    right, bottom = tile(x1 - 1e-12, y0 + 1e-12)
+    tiles = []
+    for tx in range(max(left, 0), min(right, n - 1) + 1):
+        for ty in range(max(top, 0), min(bottom, n - 1) + 1):
+            tiles.append({
+                "href": template.replace("{z}", str(zoom)).replace("{x}", str(tx)).replace("{y}", str(ty)),
+                "x": round((tx * size - math.pi - x0) * outline.scale, 2),
+                "y": round((y1 - (math.pi - ty * size)) * outline.scale, 2),
+                "size": round(size * outline.scale, 2),
+            })
+    return tiles
 
 
 def classes(values: list[int]) -> list[int]:

@@ -4,6 +4,7 @@ trend, top places and breakdowns."""
 from __future__ import annotations
 
 import json
+import os
 
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Request
@@ -54,7 +55,9 @@ def map_view(conn: Connection, view: data.View, level: int, rows: pl.DataFrame) 
     offset = len(svg.PALETTE) - len(bounds)
     legend = [{"from": lo, "to": hi, "fill": svg.PALETTE[offset + i]} for i, (lo, hi) in enumerate(zip(lower, bounds, strict=True))]
     return {"shapes": shapes, "height": outline.height, "width": svg.WIDTH, "legend": legend,
-            "has_suppressed": any(s["suppressed"] for s in shapes)}
+            "has_suppressed": any(s["suppressed"] for s in shapes),
+            "tiles": svg.basemap_tiles(outline, os.environ.get("MOBTRACK_BASEMAP_URL")),
+            "attribution": os.environ.get("MOBTRACK_BASEMAP_ATTRIBUTION", "")}
 
 
 def trend_chart(series: list[dict], t) -> dict:
