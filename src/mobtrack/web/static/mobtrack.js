@@ -74,6 +74,7 @@
       var count = function (v) { return v == null ? "–" : v.toLocaleString(lang); };
       var chart = new window.uPlot({
         width: width, height: 220,
+        padding: [12, 40, 0, 0],  // room for the last date label
         legend: { show: true },
         series: [{ label: d.x_label, value: function (u, t) { return t == null ? "–" : day(t); } },
                  { label: d.label, stroke: "#2c7fb8", width: 2, points: { size: 6 }, spanGaps: false,
