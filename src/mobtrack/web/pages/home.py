@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Connection
 
-from mobtrack.web.auth import connection, current_user
+from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.i18n import LANGUAGES
 from mobtrack.web.pages import _figures as data
 from mobtrack.web.pages._render import LANG_COOKIE, render, translator
 from mobtrack.web.pages._svg import sparkline
+from mobtrack.web.services import audit
 from mobtrack.web.services.principal import Principal
 
 router = APIRouter()
@@ -45,7 +46,12 @@ def summary(conn: Connection, view: data.View, t) -> dict | None:
 @router.get("/", name="home")
 def home(request: Request, conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     t = translator(request)
-    items = [s for s in (summary(conn, v, t) for v in data.operations(conn, user)) if s is not None]
+    views = data.operations(conn, user)
+    items = [s for s in (summary(conn, v, t) for v in views) if s is not None]
+    raw = [v.operation for v in views if v.unprotected]
+    if raw:  # national totals without suppression are still a sensitive read: logged like any other
+        audit.record(conn, user, "read-unprotected", target="home", client=client_of(request),
+                     details={"operations": raw})
     return render(request, "home.html", nav="home", operations=items)
 
 
