@@ -58,9 +58,10 @@ def public_table(frame: pl.DataFrame, spec: TableSpec, *, sensitivity: Sensitivi
         stored = release(engine, dataset=dp["dataset"], frame=frame, spec=spec, places=dp["places"],
                          epsilon=dp["epsilon"], contributions=dp.get("contributions", 1), by=dp["by"],
                          purpose=dp.get("purpose"))
-        table = stored.table if margins else stored.table.filter(pl.col("level") == len(spec.hierarchy))
-        if not margins:
-            table = table.drop("level")
+        table = stored.table
+        if not margins:  # the leaf rows only, like the suppressed table without margins
+            leaf = [pl.col("level") == len(spec.hierarchy), *[pl.col(d).is_not_null() for d in spec.disaggregations]]
+            table = table.filter(*leaf).drop("level")
         return PublicTable(table, {"method": "differential_privacy", **stored.metadata(), "reused": stored.reused})
     result = suppress(frame, spec)
     return PublicTable(result.table(margins=margins), {
