@@ -5,8 +5,8 @@ included, because interpolating a stock needs the next observation), so a foreca
 depend on data up to its cutoff. The steps at a cutoff c:
 
 1. base forecasts of every candidate model from origins c-K-H+1 ... c (rolling origin);
-2. per series and horizon, the model with the lowest backtest score over the origins whose
-   targets are already observed at c (never the in-sample fit; see _select);
+2. per series, the model with the lowest backtest MAE over the origins whose targets are
+   already observed at c (never the in-sample fit);
 3. with a hierarchy, the reconciliation method with the lowest scaled backtest error,
    falling back when it is numerically unstable (hierarchy.py);
 4. conformal intervals from the backtest errors of that whole pipeline (conformal.py).
@@ -138,11 +138,8 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
 
     scale = conformal.series_scale(values)
     groups = np.array([0] * len(node_ids)) if hier is None else _level_codes(hier)
-    # One choice per series and horizon: persistence tends to win one step ahead, smoother
-    # models further out, and the backtest can tell which for each series.
-    chosen = np.stack([_select(F[:, :, :-1, h : h + 1], actual[:, :, h : h + 1], scale, groups, s.models) for h in range(H)])
-    nodes = np.arange(len(node_ids))
-    P = np.stack([F[chosen[h], nodes, :, h] for h in range(H)], axis=-1)  # (n_nodes, n_origins, H)
+    chosen = _select(F[:, :, :-1], actual, scale, groups, s.models)
+    P = F[chosen, np.arange(len(node_ids))]  # (n_nodes, n_origins, H)
 
     method = None
     if hier is not None:
@@ -158,8 +155,7 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
     for level, off in offsets.items():
         out[f"lo{level}"] = np.clip(point + off[None, :, 0] * scale[:, None], 0.0, None)
         out[f"hi{level}"] = np.clip(point + off[None, :, 1] * scale[:, None], 0.0, None)
-    suffix = f"+{method}" if method else ""
-    labels = np.array([s.models[k] + suffix for k in chosen.T.ravel()], dtype=object)  # node-major, like the rows
+    labels = [s.models[k] + (f"+{method}" if method else "") for k in chosen]
     dates = future_dates(period_start(grid.dates[0], s.freq), s.freq, c + H)[c:]
     n = len(node_ids)
     frame = pl.DataFrame(
@@ -167,7 +163,7 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
             "series_id": np.repeat(np.array(node_ids, dtype=object), H),
             "cutoff": [cutoff] * (n * H),
             "date": dates * n,
-            "model": labels,
+            "model": np.repeat(np.array(labels, dtype=object), H),
             **{k: v.reshape(-1) for k, v in out.items()},
         },
         schema_overrides={"series_id": pl.Utf8, "model": pl.Utf8, "cutoff": pl.Date, "date": pl.Date},
