@@ -84,3 +84,18 @@ def test_weekly_grid_starts_on_monday_and_truncate_keeps_the_cutoff_period():
     assert grid.values[0].tolist() == [3.0, 4.0]
     assert truncate(frame, date(2021, 3, 2), "W")["value"].to_list() == [1.0, 2.0]
     assert future_dates(date(2021, 1, 1), "M", 2) == [date(2021, 2, 1), date(2021, 3, 1)]
+
+
+def test_store_shaped_frame_is_accepted_as_is():
+    """mobtrack.analytics.series(...) returns typed columns plus extras (pcode, round...)."""
+    frame = pl.DataFrame(
+        {
+            "series_id": ["op/SO11", "op/SO11"],
+            "date": [date(2020, 1, 5), date(2020, 3, 5)],
+            "value": [10, 20],
+            "pcode": ["SO11", "SO11"],
+            "round": [1, 2],
+        }
+    )
+    out = normalise(frame)
+    assert out.columns == ["series_id", "date", "value"] and out["value"].to_list() == [10.0, 20.0]
