@@ -1,0 +1,100 @@
+"""Flow-monitoring import throughput as a ratio to `polars.read_csv` of the same file, with peak memory.
+
+    .venv/bin/python bench/flow_monitoring_import.py [FILE] [--profile]
+
+Default FILE: ../shared/data/dtm/flow-monitoring/dtm_wca.csv.gz (867,580 rows). Each stage runs in
+its own process so that its peak resident memory (ru_maxrss) is its own:
+
+  read_csv  polars.read_csv(FILE)                      the baseline
+  adapter   the flow-monitoring adapter, every batch   (reading, checking, summing into cells)
+  import    mobtrack.pipeline.import_file into a fresh SQLite database (one transaction)
+
+Wall time on a shared machine is noisy, so CPU time (user+sys of the stage's process) is shown too
+and the ratios are given for both. Target (issue 6): import within 5x of read_csv.
+`--profile` adds the top functions of the import by cumulative time (cProfile).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT.parent / "shared" / "data" / "dtm" / "flow-monitoring" / "dtm_wca.csv.gz"
+
+
+def stage(name: str, path: Path, profile: bool) -> dict:
+    wall, cpu0 = time.perf_counter(), time.process_time()
+    rows = None
+    if name == "read_csv":
+        import polars as pl
+
+        rows = pl.read_csv(path).height
+    elif name == "adapter":
+        from mobtrack.ingest import ImportOptions, SourceFile
+        from mobtrack.ingest.flow_monitoring import FlowMonitoringAdapter
+
+        rows = sum(b.records.height for b in FlowMonitoringAdapter().read(SourceFile.from_path(path), ImportOptions()))
+    else:
+        from mobtrack.pipeline import import_file
+
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/bench.db"
+            from mobtrack.store.db import ensure_schema
+
+            ensure_schema(url)  # creating the schema is not part of an import's cost
+            wall, cpu0 = time.perf_counter(), time.process_time()
+            if profile:
+                import cProfile
+                import pstats
+
+                prof = cProfile.Profile()
+                result = prof.runcall(import_file, path, db_url=url)
+                stats = pstats.Stats(prof, stream=sys.stderr)
+                stats.sort_stats("cumulative").print_stats(r"mobtrack", 25)
+            else:
+                result = import_file(path, db_url=url)
+            rows = result.observations
+            assert result.status == "imported", result.message
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"stage": name, "wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu0,
+            "peak_mb": usage.ru_maxrss / 1024, "rows_out": rows}
+
+
+def run(name: str, path: Path, profile: bool) -> dict:
+    cmd = [sys.executable, __file__, "--stage", name, str(path)] + (["--profile"] if profile else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+    if profile and out.stderr:
+        print(out.stderr, file=sys.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str]) -> None:
+    profile = "--profile" in argv
+    args = [a for a in argv if not a.startswith("--")]
+    if "--stage" in argv:
+        print(json.dumps(stage(args[0], Path(args[1]), profile)))
+        return
+    path = Path(args[0]) if args else DEFAULT
+    if not path.is_file():
+        sys.exit(f"no such file: {path}")
+    base = run("read_csv", path, False)
+    results = [base, run("adapter", path, False), run("import", path, profile)]
+    print(f"file: {path.name} ({path.stat().st_size / 1e6:.1f} MB, {base['rows_out']:,} rows)")
+    print(f"{'stage':<10}{'wall s':>9}{'cpu s':>9}{'x wall':>9}{'x cpu':>9}{'peak MB':>10}{'rows out':>11}")
+    for r in results:
+        print(f"{r['stage']:<10}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}{r['wall_s'] / base['wall_s']:>9.1f}"
+              f"{r['cpu_s'] / base['cpu_s']:>9.1f}{r['peak_mb']:>10.0f}{r['rows_out']:>11,}")
+    imp = results[-1]
+    print(f"import throughput: {base['rows_out'] / imp['wall_s']:,.0f} source rows/s; "
+          f"ratio to polars.read_csv {imp['wall_s'] / base['wall_s']:.1f}x wall, {imp['cpu_s'] / base['cpu_s']:.1f}x cpu "
+          f"(target <= 5x)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
