@@ -103,6 +103,10 @@ def test_public_pages_in_english_and_french(page_factory, live, published):
 
 def test_signed_in_pages(page_factory, live, published):
     page = page_factory()
+    page.goto(f"{live['url']}/auth/login")
+    check(page, "login")  # the API engineer's form, in these pages' layout
+    page.goto(f"{live['url']}/dashboard?operation=No%20such%20operation")
+    check(page, "not-found")
     log_in(page, live, next_path="/quality")
     check(page, "quality-signed-in")
     page.goto(f"{live['url']}/imports")

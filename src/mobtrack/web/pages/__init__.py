@@ -34,7 +34,7 @@ def error_page(request: Request, status: int, message: str, errors: list, header
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{login}?next={quote(here, safe='')}", status_code=303)
     t = translator(request)
-    titles = {401: t("Sign in needed"), 403: t("Not allowed"), 404: t("Not found")}
+    titles = {401: t("Log in needed"), 403: t("Not allowed"), 404: t("Not found")}
     response = render(request, "error.html", status_code=status,
                       title=titles.get(status, t("Something went wrong")), message=message, errors=errors)
     response.headers.update(headers or {})  # e.g. Retry-After on a throttled login
