@@ -123,7 +123,13 @@ def _pairwise_closure(cube: Cube, v, supp, reason) -> None:
         cand = lonely & ~supp[cube.cell] & (v[cube.cell] > 0)
         if not cand.any():
             return
-        picked = _pick(cube.rel[cand], cube.cell[cand], rank)
+        # A cell that sits in several relations needing a complement closes them all at once:
+        # prefer it over a smaller cell that would close one (fewer figures hidden in the end).
+        shared = np.bincount(cube.cell[cand], minlength=len(v))
+        order = np.lexsort((rank, -shared))
+        pref = np.empty(len(v), np.int64)
+        pref[order] = np.arange(len(v))
+        picked = _pick(cube.rel[cand], cube.cell[cand], pref)
         supp[picked] = True
         reason[picked] = SECONDARY
 
