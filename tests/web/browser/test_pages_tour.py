@@ -76,6 +76,7 @@ def test_public_pages_in_english_and_french(page_factory, live, published):
     page.keyboard.press("ArrowDown")
     page.wait_for_function("() => document.querySelectorAll('#map path').length > 60")
     assert page.evaluate("() => document.activeElement.id") == "level-select"
+    assert "level=2" in page.url and "level=2" in page.input_value("header input[name=next]")
     assert page.get_attribute(f"#map path[data-pcode={SMALL_PLACE}]", "data-value") == "suppressed"
     assert small_numbers(page) == []
     check(page, "dashboard-admin2")

@@ -24,6 +24,9 @@
         target.innerHTML = html;
         target.removeAttribute("aria-busy");
         history.replaceState(null, "", url);
+        // the language switcher returns to the view as it is now
+        var back = document.querySelector("header input[name=next]");
+        if (back) { back.value = url.replace(/^[a-z]+:\/\/[^/]+/, ""); }
         enhance(target);
         var again = focusId && document.getElementById(focusId);
         if (again) { again.focus(); }
