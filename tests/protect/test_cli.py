@@ -53,3 +53,23 @@ def test_audit_verify_and_export(db_url, tmp_path):
     assert r.exit_code == 0
     actions = [json.loads(line)["action"] for line in out.read_text().splitlines()]
     assert actions == ["agreement.create", "dp.budget", "classify"]
+
+
+def test_dp_release_command_spends_once(db_url, tmp_path):
+    counts, places = tmp_path / "r1.csv", tmp_path / "places.csv"
+    pl.DataFrame({"adm1": ["A", "A"], "adm2": ["A1", "A2"], "sex": ["f", "m"], "round": [1, 1],
+                  "value": [30, 4]}).write_csv(counts)
+    pl.DataFrame({"adm1": ["A", "A", "B"], "adm2": ["A1", "A2", "B1"]}).write_csv(places)
+    assert runner.invoke(app, ["protect", "budget", "op:1", "--epsilon", "1", "--db", db_url]).exit_code == 0
+    args = ["protect", "dp", str(counts), "--dataset", "op:1", "--levels", "adm1,adm2", "--places", str(places),
+            "--by", "sex=f,m", "--round", "round", "--epsilon", "1", "--db", db_url, "--json"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    meta = json.loads(first.stdout)
+    assert meta["epsilon"] == 1 and meta["privacy_unit"] == "one person per round" and not meta["reused"]
+    again = json.loads(runner.invoke(app, args).stdout)
+    assert again["reused"] and again["table"] == meta["table"]
+    other = runner.invoke(app, [*args[:-5], "--epsilon", "0.5", "--db", db_url])
+    assert other.exit_code == 1 and "budget" in other.output
+    bad = runner.invoke(app, [*args[:9], "--by", "sex", *args[11:]])
+    assert bad.exit_code == 2

@@ -77,6 +77,56 @@ def suppress_command(
         sys.stdout.write(table.write_csv())
 
 
+@protect_app.command("dp")
+def dp_command(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet of one round's leaf counts.")],
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset key whose privacy budget is spent.")],
+    levels: Annotated[str, typer.Option("--levels", help="Admin code columns, coarsest first.")],
+    places: Annotated[Path, typer.Option("--places", help="CSV of every leaf place (the --levels columns), from the gazetteer.")],
+    epsilon: Annotated[float, typer.Option("--epsilon", help="Privacy loss of this release.")],
+    by_cats: Annotated[list[str] | None, typer.Option("--by", help="Disaggregation and its declared categories: sex=f,m (repeatable).")] = None,
+    round_col: Annotated[str | None, typer.Option("--round", help="Round column (one round per release).")] = None,
+    value: Annotated[str, typer.Option("--value", help="Count column.")] = "value",
+    contributions: Annotated[int, typer.Option("--contributions", min=1, help="Cells one person can count in.")] = 1,
+    who: Annotated[str, typer.Option("--who", help="Who releases (recorded).")] = "cli",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the released table here.")] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Release one round with differential privacy (stored; the same question is answered again for free).
+
+    Example: mobtrack protect dp round7.csv --dataset op:12/idps --levels adm1,adm2 --places adm2.csv --by sex=f,m --round round --epsilon 1
+    """
+    from mobtrack.protect import SpecError, TableSpec, ledger
+    from mobtrack.store.db import ensure_schema
+
+    categories = {}
+    for item in by_cats or []:
+        name, _, cats = item.partition("=")
+        if not cats:
+            fail(f"--by {item!r}: declare the categories, e.g. --by sex=f,m", 2)
+        categories[name.strip()] = _split(cats)
+    try:
+        spec = TableSpec(hierarchy=_split(levels), disaggregations=list(categories), round=round_col, value=value,
+                         categories=categories)
+        stored = ledger.release(ensure_schema(db), dataset=dataset, frame=_read(file), spec=spec,
+                                places=_read(places), epsilon=epsilon, contributions=contributions, by=who)
+    except SpecError as exc:
+        fail(str(exc), 2)
+    except ledger.BudgetExceeded as exc:
+        fail(str(exc))
+    if out:
+        (stored.table.write_parquet if out.suffix == ".parquet" else stored.table.write_csv)(out)
+    meta = {**stored.metadata(), "reused": stored.reused, "out": str(out) if out else None}
+    if json:
+        print_json(meta if out else {**meta, "table": stored.table.to_dicts()})
+        return
+    console.print(f"release {stored.id}: epsilon {stored.epsilon:g}, delta {stored.delta:g}, "
+                  f"{stored.privacy_unit}" + (" (stored answer, nothing spent)" if stored.reused else ""))
+    if not out:
+        sys.stdout.write(stored.table.write_csv())
+
+
 @protect_app.command("risk")
 def risk_command(
     file: Annotated[Path, typer.Argument(help="Microdata: one row per person or household.")],
