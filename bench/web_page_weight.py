@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/web_page_weight.py                 # builds the demo store in a temp folder
     .venv/bin/python bench/web_page_weight.py --db mobtrack.db --operation "NAME"
+    .venv/bin/python bench/web_page_weight.py --country HTI --boundaries ../shared/data/geo/boundaries/HTI/*.geojson
+        # synthetic rounds on real, full-detail COD boundaries (the demo's are coarse)
 
 What a first visit downloads for each page (anonymous visitor, published rounds): the HTML (the map is
 inline SVG, the chart data inline JSON) plus every stylesheet and script it references. Bytes are counted
@@ -36,6 +38,41 @@ def demo_store(folder: Path) -> tuple[str, str]:
     return url, OPERATION
 
 
+def boundary_store(folder: Path, country: str, files: list[Path]) -> tuple[str, str]:
+    """Three synthetic rounds on every admin2 unit of the given boundary files (loaded as the gazetteer)."""
+    import polars as pl
+    from sqlalchemy import select
+
+    from mobtrack.gazetteer import load_paths
+    from mobtrack.pipeline import import_file
+    from mobtrack.store.db import get_engine, upgrade
+    from mobtrack.store.publishing import publish
+    from mobtrack.store.schema import location
+    from mobtrack.synthetic import synthetic_rounds
+
+    url = f"sqlite:///{folder / 'boundaries.db'}"
+    upgrade(url)
+    with get_engine(url).begin() as conn:
+        load_paths(conn, files, country_iso3=country, version_name="bench")
+        rows = conn.execute(select(location.c.pcode, location.c.parent_pcode).where(
+            location.c.country_iso3 == country, location.c.admin_level == 2)).all()
+    if not rows:
+        raise SystemExit(f"no admin2 units for {country} in {[str(f) for f in files]}")
+    places = pl.DataFrame(rows, schema={"adm2_pcode": pl.String, "adm1_pcode": pl.String}, orient="row")
+    operation = f"Synthetic bench: {country} (not real data)"
+    records = synthetic_rounds(places.with_columns(pl.lit(2, pl.Int8).alias("admin_level")), operation=operation,
+                               country_iso3=country, rounds=3, seed=3)
+    path = folder / "rounds.csv"
+    records.select([c for c in records.columns if records[c].null_count() < records.height]).write_csv(path)
+    result = import_file(path, db_url=url)
+    if result.status != "imported":
+        raise SystemExit(f"synthetic import failed: {result.message}")
+    with get_engine(url).begin() as conn:
+        for number in (1, 2, 3):
+            publish(conn, operation, number)
+    return url, operation
+
+
 def weigh(client, path: str) -> dict:
     page = client.get(path, headers={"accept": "text/html", "accept-language": "en"})
     if page.status_code != 200:
@@ -56,13 +93,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="database URL or SQLite path (default: a fresh demo store)")
     parser.add_argument("--operation", help="operation to open (default: the demo's)")
+    parser.add_argument("--country", help="with --boundaries: their ISO3 code")
+    parser.add_argument("--boundaries", nargs="+", type=Path, help="admin1/admin2 boundary files (GeoJSON/shapefile)")
     args = parser.parse_args()
     from fastapi.testclient import TestClient
 
     from mobtrack.web.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
-        if args.db:
+        if args.boundaries:
+            if not args.country:
+                raise SystemExit("--country is needed with --boundaries")
+            print("loading the boundaries and importing synthetic rounds...", file=sys.stderr)
+            url, operation = boundary_store(Path(tmp), args.country.upper(), args.boundaries)
+        elif args.db:
             url, operation = args.db, args.operation
             if not operation:
                 raise SystemExit("--operation is needed with --db")
@@ -71,8 +115,7 @@ def main() -> int:
             url, operation = demo_store(Path(tmp))
         client = TestClient(create_app(url, secure_cookies=False, upload_dir=Path(tmp) / "uploads"))
         op = quote(operation)
-        pages = ["/", f"/dashboard?operation={op}&level=1", f"/dashboard?operation={op}&level=2",
-                 f"/location?operation={op}&pcode=SO22", "/downloads"]
+        pages = ["/", f"/dashboard?operation={op}&level=1", f"/dashboard?operation={op}&level=2", "/downloads"]
         results = [weigh(client, p) for p in pages]
     for r in results:
         print(f"{r['path'][:70]:70}  {r['bytes']:>9,} B  ({r['files']} files, HTML {r['html']:,} B, "
