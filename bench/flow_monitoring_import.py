@@ -9,7 +9,8 @@ its own process so that its peak resident memory (ru_maxrss) is its own:
   adapter   the flow-monitoring adapter, every batch   (reading, checking, summing into cells)
   import    mobtrack.pipeline.import_file into a fresh SQLite database (one transaction)
 
-Wall time on a shared machine is noisy, so CPU time (user+sys of the stage's process) is shown too
+The adapter is also run on the file repeated three times, to show its peak memory does not grow
+with the file (it holds summed cells, not rows). Wall time on a shared machine is noisy, so CPU time (user+sys of the stage's process) is shown too
 and the ratios are given for both. Target (issue 6): import within 5x of read_csv.
 `--profile` adds the top functions of the import by cumulative time (cProfile).
 """
@@ -74,6 +75,18 @@ def run(name: str, path: Path, profile: bool) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _repeat(path: Path, out: Path, times: int) -> None:
+    """The file's rows `times` over (same header), gzipped: a bigger file with the same cells."""
+    import gzip
+
+    with gzip.open(path, "rb") as fh:
+        header, body = fh.readline(), fh.read()
+    with gzip.open(out, "wb", compresslevel=1) as fh:
+        fh.write(header)
+        for _ in range(times):
+            fh.write(body)
+
+
 def main(argv: list[str]) -> None:
     profile = "--profile" in argv
     args = [a for a in argv if not a.startswith("--")]
@@ -85,6 +98,10 @@ def main(argv: list[str]) -> None:
         sys.exit(f"no such file: {path}")
     base = run("read_csv", path, False)
     results = [base, run("adapter", path, False), run("import", path, profile)]
+    with tempfile.TemporaryDirectory() as tmp:
+        triple = Path(tmp) / f"x3_{path.name}"
+        _repeat(path, triple, 3)
+        tripled = run("adapter", triple, False)
     print(f"file: {path.name} ({path.stat().st_size / 1e6:.1f} MB, {base['rows_out']:,} rows)")
     print(f"{'stage':<10}{'wall s':>9}{'cpu s':>9}{'x wall':>9}{'x cpu':>9}{'peak MB':>10}{'rows out':>11}")
     for r in results:
@@ -94,6 +111,8 @@ def main(argv: list[str]) -> None:
     print(f"import throughput: {base['rows_out'] / imp['wall_s']:,.0f} source rows/s; "
           f"ratio to polars.read_csv {imp['wall_s'] / base['wall_s']:.1f}x wall, {imp['cpu_s'] / base['cpu_s']:.1f}x cpu "
           f"(target <= 5x)")
+    print(f"adapter peak memory: {results[1]['peak_mb']:.0f} MB on the file, {tripled['peak_mb']:.0f} MB on the file "
+          f"repeated 3x ({3 * base['rows_out']:,} rows): memory does not grow with the file")
 
 
 if __name__ == "__main__":

@@ -87,6 +87,8 @@ def test_every_unusable_row_is_reported_and_left_out(tmp_path):
                      (5, "n", "fractional-count"), (6, "n", "negative-count"), (7, "n", "empty-count"),
                      (8, "fmp_country", "missing-required-field")}
     assert all(i.file == "fm_counts.csv.gz" for i in issues)
+    # rows that belong to no point are warnings; an unreadable count leaves a point short: an error
+    assert {i.row for i in issues if str(i.severity) == "error"} == {5, 6, 7}
 
 
 def test_country_option_replaces_a_missing_country_column(tmp_path):
