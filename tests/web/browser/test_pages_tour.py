@@ -117,3 +117,13 @@ def test_signed_in_pages(page_factory, live, published):
     assert page.locator("#round-select option").count() == ROUNDS
     assert "draft" in page.inner_text(".notice")
     check(page, "dashboard-signed-in")
+    # settle the review item by typing a p-code: a wrong one is refused with the reason, the right one works
+    page.goto(f"{live['url']}/quality?operation={quote(OPERATION)}")
+    page.locator("input[id^=pcode-]").fill("SO9999")
+    page.get_by_role("button", name="Choose").click()
+    page.wait_for_selector("text=SO9999 is not an admin2 p-code of SOM")
+    page.locator("input[id^=pcode-]").fill("SO2201")
+    page.get_by_role("button", name="Choose").click()
+    page.wait_for_selector("text=1 round(s) re-resolved")
+    assert "Nothing blocks publishing." in page.inner_text("main")
+    assert "No place is waiting for review." in page.inner_text("main")
