@@ -73,3 +73,17 @@ def test_decision_must_name_a_known_unit(loaded):
         decide(conn, item["id"], "TD0701")
     with loaded.begin() as conn, pytest.raises(ReviewError, match="no review item"):
         decide(conn, 999_999, "TD07")
+
+
+def test_decision_is_seen_inside_the_same_transaction(loaded):
+    records = conform(pl.DataFrame({"admin_level": [1], "adm1_name": ["Lac Nord"], "source_row": [2], "value": [1]})
+                      .with_columns(pl.lit("TCD").alias("country_iso3")))
+    with loaded.begin() as conn:
+        first = gazetteer.resolve_places(conn, records, country_iso3="TCD", reporting_date=None, source_file_id=None,
+                                         file_name="f")
+        assert first.records["location_id"][0] is None
+        (item,) = open_reviews(conn, "TCD")
+        decide(conn, item["id"], "TD07")
+        again = gazetteer.resolve_places(conn, records, country_iso3="TCD", reporting_date=None, source_file_id=None,
+                                         file_name="f")
+    assert again.records["location_pcode"][0] == "TD07" and again.records["match_method"][0] == "alias"

@@ -37,6 +37,9 @@ def record_alias(conn: Connection, iso3: str, level: int, parent_pcode: str | No
     where = (place_alias.c.country_iso3 == iso3, place_alias.c.admin_level == level,
              place_alias.c.name_key == key,
              place_alias.c.parent_pcode.is_(None) if parent_pcode is None else place_alias.c.parent_pcode == parent_pcode)
+    from mobtrack.gazetteer.catalogue import bump
+
+    bump()  # resolvers in this process must see the decision, even inside the same transaction
     found = conn.execute(select(place_alias.c.id).where(*where)).scalar()
     if found is None:
         conn.execute(insert(place_alias).values(country_iso3=iso3, admin_level=level, parent_pcode=parent_pcode,

@@ -199,9 +199,23 @@ def _spellings(name: str, names) -> tuple[str, ...]:
 _CACHE: dict[tuple[str, str], tuple[tuple, CountryGazetteer]] = {}
 
 
+# Bumped whenever this process changes what the gazetteer of a database holds (a version loaded,
+# a review decided), so per-transaction snapshots taken before (resolve.py) are not reused.
+_GENERATION = [0]
+
+
+def generation() -> int:
+    return _GENERATION[0]
+
+
+def bump() -> None:
+    _GENERATION[0] += 1
+
+
 def forget() -> None:
     """Drop cached gazetteers (after loading a version)."""
     _CACHE.clear()
+    bump()
 
 
 def official(conn: Connection, iso3: str) -> CountryGazetteer:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from mobtrack.gazetteer import sourced
 from mobtrack.gazetteer.aliases import alias_map
-from mobtrack.gazetteer.catalogue import CountryGazetteer, official
+from mobtrack.gazetteer.catalogue import CountryGazetteer, generation, official
 from mobtrack.gazetteer.load import load_bundled
 from mobtrack.gazetteer.match import Finding, Match, match_place
 from mobtrack.gazetteer.names import name_key
@@ -66,10 +66,8 @@ _IN_TRANSACTION: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str, reporting_date: date | None,
                    source_file_id: int | None, file_name: str) -> Resolution:
     iso3 = country_iso3.upper()
-    gaz = official(conn, iso3)
-    if not gaz.versions and load_bundled(conn, [iso3]):
-        gaz = official(conn, iso3)  # a database nobody initialised: bring in the bundled list for this country
-    aliases, alias_stamp = alias_map(conn, iso3)
+    tx = _IN_TRANSACTION.setdefault(conn.get_nested_transaction() or conn.get_transaction(), {})
+    gaz, aliases, alias_stamp = _gazetteer_state(conn, iso3, tx)
     views = {lvl: gaz.level(lvl, reporting_date) for lvl in (0, *ADMIN_LEVELS)}
     places = records.select(PLACE_COLUMNS + SITE_EXTRAS).unique(subset=PLACE_COLUMNS, keep="first")
     swaps, swap_issues = detect_swaps(places, views, file_name)
@@ -92,7 +90,6 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     if memo.table is None:  # an empty batch
         return Resolution(base.with_columns(pl.lit(None, t).alias(c) for c, t in OUT_SCHEMA.items()), swap_issues)
     joined = base.join(memo.table, on=PLACE_COLUMNS, how="left", nulls_equal=True, maintain_order="left")
-    tx = _IN_TRANSACTION.setdefault(conn.get_nested_transaction() or conn.get_transaction(), {})
     ids = _source_ids(conn, iso3, memo, joined, tx)
     located = joined.join(ids, on="location_pcode", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("_source_level").is_not_null()).then(pl.col("_source_id"))
@@ -101,6 +98,20 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     issues = swap_issues + (_row_issues(flagged, memo.decisions, file_name) if flagged.height else [])
     reviews = _write_reviews(conn, iso3, source_file_id, memo, flagged, tx)
     return Resolution(located.select([*base.columns, *OUT_SCHEMA]), issues, reviews)
+
+
+def _gazetteer_state(conn: Connection, iso3: str, tx: dict) -> tuple[CountryGazetteer, dict, tuple]:
+    """The official gazetteer and the review decisions, read once per transaction: the rounds of one
+    import then see the same gazetteer, and a round whose places are known needs no query at all."""
+    state = tx.get(("state", iso3))
+    if state is not None and state[0] == generation():
+        return state[1]
+    gaz = official(conn, iso3)
+    if not gaz.versions and load_bundled(conn, [iso3]):
+        gaz = official(conn, iso3)  # a database nobody initialised: bring in the bundled list for this country
+    aliases, alias_stamp = alias_map(conn, iso3)
+    tx[("state", iso3)] = (generation(), (gaz, aliases, alias_stamp))
+    return gaz, aliases, alias_stamp
 
 
 def _result_columns(decisions: list[PlaceDecision], first: int) -> list[pl.Series]:
