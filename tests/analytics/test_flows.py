@@ -125,3 +125,15 @@ def test_dtm_od_from_idp_origins(tmp_path, db_url):
         assert (fig["value"], fig["year"], fig["ref"]["round"]) == (280.0, 2024, 2)
         assert flows.dtm_idps(conn, "SOM", 2023) is None and flows.dtm_idps(conn, "SSD", None) is None
         assert flows.dtm_vs_idmc(conn) is None  # no IDMC release loaded: nothing to compare
+
+
+def test_flows_cli(fm_engine, db_url):
+    from typer.testing import CliRunner
+
+    from mobtrack.cli import app
+
+    out = CliRunner().invoke(app, ["flows", "--by", "point", "--country", "NGA", "--json", "--db", db_url])
+    assert out.exit_code == 0, out.output
+    assert [(r["point"], r["value"]) for r in json.loads(out.stdout)] == [("Kano", 145), ("Sokoto", 5)]
+    assert CliRunner().invoke(app, ["flows", "--by", "week", "--db", db_url]).exit_code == 2
+    assert CliRunner().invoke(app, ["flows", "--country", "MLI", "--db", db_url]).exit_code == 1
