@@ -63,6 +63,7 @@ def build_demo(db_url: str | None = None) -> dict:
     from mobtrack.gazetteer import load_bundled, load_paths
     from mobtrack.pipeline import import_file
     from mobtrack.store.db import get_engine, upgrade
+    from mobtrack.store.publishing import PublishError, publish
 
     upgrade(db_url)
     with get_engine(db_url).begin() as conn:
@@ -73,4 +74,13 @@ def build_demo(db_url: str | None = None) -> dict:
         records = demo_records()
         records.select([c for c in records.columns if records[c].null_count() < records.height]).write_csv(path)
         result = import_file(path, db_url=db_url)
-    return result.as_dict()
+    # Publish what nothing blocks, so the public pages have something to show; round 12 stays a draft.
+    published, blocked = [], []
+    with get_engine(db_url).begin() as conn:
+        for r in result.rounds:
+            try:
+                publish(conn, r.operation, r.round_number, r.assessment_type)
+                published.append(r.round_number)
+            except PublishError:
+                blocked.append(r.round_number)
+    return {**result.as_dict(), "published": published, "blocked": blocked}

@@ -22,9 +22,12 @@ def demo_command(db: DbOption = None, json: JsonOption = False) -> None:
         return
     db_flag = f" --db {db}" if db else ""
     console.print(f"[green]demo ready[/green] in {resolve_url(db)}: {len(result['rounds'])} rounds, "
-                  f"{result['observations']:,} observations of [bold]{OPERATION}[/bold] ({result['status']}).")
+                  f"{result['observations']:,} observations of [bold]{OPERATION}[/bold] ({result['status']}); "
+                  f"rounds {', '.join(map(str, result['published']))} published, "
+                  f"{', '.join(map(str, result['blocked'])) or 'none'} held back by data-quality errors.")
     console.print(f"""
 Try:
+  mobtrack serve{db_flag}                                 (then open http://127.0.0.1:8000/)
   mobtrack figures --country SOM --level 1 --latest{db_flag}
   mobtrack figures --country SOM --level 2 --round 11 --json{db_flag}
   mobtrack changes --country SOM --level 1{db_flag}

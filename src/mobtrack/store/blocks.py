@@ -43,7 +43,7 @@ BLOCK_ROWS = 500_000
 
 def encode(frame: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
-    frame.write_parquet(buf, compression="zstd", compression_level=3, statistics=True)
+    frame.write_parquet(buf, compression="zstd", compression_level=1, statistics=True)
     return buf.getvalue()
 
 
