@@ -162,3 +162,28 @@ def test_import_is_atomic_idempotent_and_figures_per_point(tmp_path, db_url):
         assert obs["location_id"].null_count() == 0
         country = figures(conn, RoundFilter(country_iso3="NGA", round_number=202401), 0, group="migrants")
         assert country["value"].to_list() == [11]
+
+
+def test_sums_do_not_depend_on_chunk_size(tmp_path):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    row = st.tuples(st.integers(1, 28), st.integers(1, 3), st.sampled_from(["Kano", "kano", "Sokoto", "Arlit"]),
+                    st.sampled_from(["NER", "NGA"]), st.sampled_from(["NER", "NGA", "OOO"]), st.integers(0, 500))
+
+    @settings(max_examples=25, deadline=None)
+    @given(rows=st.lists(row, min_size=1, max_size=300), batch_rows=st.integers(1, 400))
+    def check(rows, batch_rows):
+        lines = [f"2024-{m:02d}-{d:02d},,{p},NGA,{o},{t},{n}.0,1" for d, m, p, o, t, n in rows]
+        path = counts_file(tmp_path, lines)
+        records, issues = read_all(path, batch_rows=batch_rows)
+        assert issues == []
+        raw = pl.DataFrame(rows, schema=["d", "m", "p", "o", "t", "n"], orient="row")
+        expected = raw.group_by(pl.col("m").cast(pl.Int32) + 202400, pl.col("p").str.to_lowercase(), "o", "t").agg(
+            pl.col("n").sum())
+        got = records.select(pl.col("round_number").alias("m"), pl.col("site_name").str.to_lowercase().alias("p"),
+                             pl.col("origin_pcode").alias("o"), pl.col("destination_pcode").alias("t"),
+                             pl.col("value").alias("n"))
+        assert got.sort("m", "p", "o", "t").equals(expected.select(got.columns).sort("m", "p", "o", "t"))
+
+    check()

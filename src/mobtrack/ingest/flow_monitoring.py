@@ -154,7 +154,7 @@ class FlowMonitoringAdapter(Adapter):
                 else ["_country", "_month", "_site", "direction", "nationality", "origin", "origin_adm1",
                       "destination", "destination_adm1", "sex", "age", "_transport", "_site_type"])
         cells, issues, rows, spellings = _Cells(keys), [], 0, {}
-        for header, block in line_chunks(source.path, min(MAX_CHUNK_BYTES, max(4096, options.batch_rows * BYTES_PER_ROW))):
+        for header, block in line_chunks(source.path, min(MAX_CHUNK_BYTES, max(1024, options.batch_rows * BYTES_PER_ROW))):
             chunk = self._parse(source, header, block)
             tidy = self._tidy(chunk, rows + 2, survey, options, spellings)
             rows += chunk.height
