@@ -187,3 +187,23 @@ def test_sums_do_not_depend_on_chunk_size(tmp_path):
         assert got.sort("m", "p", "o", "t").equals(expected.select(got.columns).sort("m", "p", "o", "t"))
 
     check()
+
+
+def test_point_type_transport_and_coordinates_are_kept(tmp_path, db_url):
+    path = write(tmp_path / "geo.csv", "t,fmp,fmp_country,fmp_type,transport,lat,lon,from,to,n\n"
+                 "2024-01-02,Kano,NGA,bus station,bus,12.0,8.5,NER,NGA,5\n"
+                 "2024-01-03,Kano,NGA,bus station,truck,,,NER,NGA,2\n"
+                 "2024-01-03,Rosso,SEN,border crossing,,95.0,-15.8,SEN,MRT,1\n")  # latitude out of range: dropped
+    records, _ = read_all(path)
+    kano = records.filter(pl.col("site_name") == "Kano")
+    assert sorted(kano["transport"]) == ["bus", "truck"] and set(kano["site_type"]) == {"bus station"}
+    assert set(zip(kano["latitude"], kano["longitude"], strict=True)) == {(12.0, 8.5)}
+    rosso = records.filter(pl.col("site_name") == "Rosso").row(0, named=True)
+    assert rosso["latitude"] is None and rosso["longitude"] == -15.8
+    assert import_file(path, db_url=db_url).status == "imported"
+    from mobtrack.analytics import flows
+    from mobtrack.store.db import get_engine
+
+    with get_engine(db_url).connect() as conn:
+        points = flows.by_point(flows.flow_records(conn, country="NGA"))
+    assert points.select("point", "latitude", "longitude", "value").rows() == [("Kano", 12.0, 8.5, 7)]

@@ -39,9 +39,10 @@ from mobtrack.validate.issue import ImportRejected, Issue
 
 COUNT_COLUMNS = {"t", "fmp", "from", "to", "n"}
 SURVEY_COLUMNS = {"t", "fmp", "direction", "sex", "age", "origin", "destination"}
-# Optional columns either kind may carry; anything else (route, reason_*, stay_*, uam) is not stored.
-OPTIONAL = {"fmp_country": "country", "fmp_type": "site_type", "transport": "transport",
-            "latitude": "latitude", "longitude": "longitude"}
+# Optional columns either kind may carry: fmp_country, fmp_type (site type), transport, and the point's
+# coordinates under one of these names. Anything else (route, reason_*, stay_*, uam) is not stored.
+LATITUDE, LONGITUDE = ("latitude", "lat", "fmp_latitude", "fmp_lat"), ("longitude", "lon", "lng", "fmp_longitude",
+                                                                       "fmp_lon")
 DIRECTIONS = {"inflow": "incoming", "incoming": "incoming", "in": "incoming", "entry": "incoming",
               "outflow": "outgoing", "outgoing": "outgoing", "out": "outgoing", "exit": "outgoing",
               "internal": "internal", "transit": "transit"}
@@ -123,7 +124,23 @@ class _Cells:
     def total(self) -> pl.DataFrame:
         return pl.concat(self.parts).group_by(self.keys).agg(
             pl.col("value").sum(), pl.col("first_row").min(), pl.col("rows").sum(),
-            pl.col("spelling").first())
+            pl.col("spelling").first(), *_COORDINATES)
+
+
+# A point's coordinates: the first given (exports repeat them on every row of the point).
+_COORDINATES = [pl.col(c).drop_nulls().first().alias(c) for c in ("_lat", "_lon")]
+
+
+def _opt(name: str, cols: set[str]) -> pl.Expr:
+    return _text(name) if name in cols else pl.lit(None, dtype=pl.String)
+
+
+def _coordinate(names: tuple[str, ...], cols: set[str], limit: float) -> pl.Expr:
+    found = next((n for n in names if n in cols), None)
+    if found is None:
+        return pl.lit(None, dtype=pl.Float64)
+    value = _text(found).str.replace(",", ".").cast(pl.Float64, strict=False)
+    return pl.when(value.abs() <= limit).then(value)  # out-of-range coordinates are dropped, not guessed
 
 
 @register
@@ -162,7 +179,8 @@ class FlowMonitoringAdapter(Adapter):
             issues.extend(_issues(bad.select("rule", "message", "row", "column", pl.col("shown").alias("value")), source.name))
             good = tidy.filter(pl.col("rule").is_null())
             cells.add(good.group_by(keys).agg(pl.col("value").sum(), pl.col("row").min().alias("first_row"),
-                                              pl.len().alias("rows"), pl.col("fmp").first().alias("spelling")))
+                                              pl.len().alias("rows"), pl.col("fmp").first().alias("spelling"),
+                                              *_COORDINATES))
         if rows == 0:
             raise ImportRejected(f"{source.name}: the file has a header but no rows")
         total = cells.total()
@@ -196,7 +214,7 @@ class FlowMonitoringAdapter(Adapter):
         cols = set(chunk.columns)
 
         def opt(name: str) -> pl.Expr:
-            return _text(name) if name in cols else pl.lit(None, dtype=pl.String)
+            return _opt(name, cols)
 
         # Name keys are computed in Python once per distinct spelling (a file has a few dozen points).
         for raw in chunk["fmp"].str.strip_chars().drop_nulls().unique().to_list():
@@ -212,6 +230,7 @@ class FlowMonitoringAdapter(Adapter):
             value.alias("value"), problem.alias("_problem"), count.alias("_raw"),
             opt("fmp_country").str.to_uppercase().alias("_country"),
             opt("transport").alias("_transport"), opt("fmp_type").alias("_site_type"),
+            _coordinate(LATITUDE, cols, 90).alias("_lat"), _coordinate(LONGITUDE, cols, 180).alias("_lon"),
             *self._dimensions(cols, survey),
         )
         if options.country_iso3:
@@ -251,7 +270,7 @@ class FlowMonitoringAdapter(Adapter):
 
     def _dimensions(self, cols: set[str], survey: bool) -> list[pl.Expr]:
         def opt(name: str) -> pl.Expr:
-            return _text(name) if name in cols else pl.lit(None, dtype=pl.String)
+            return _opt(name, cols)
 
         if not survey:
             return [opt("from").str.to_uppercase().alias("origin"), opt("to").str.to_uppercase().alias("destination")]
@@ -283,12 +302,14 @@ class FlowMonitoringAdapter(Adapter):
         )
 
     def _site_names(self, total: pl.DataFrame) -> pl.DataFrame:
-        """One spelling per point: the one most rows used ('Nafadji' over 'nafadji')."""
+        """One spelling per point (the one most rows used: 'Nafadji' over 'nafadji') and one position."""
         best = (total.group_by("_country", "_site", "spelling").agg(pl.col("rows").sum())
                 .sort(["rows", "spelling"], descending=[True, False])
                 .group_by("_country", "_site", maintain_order=True).first()
                 .select("_country", "_site", pl.col("spelling").alias("site_name")))
-        return total.join(best, on=["_country", "_site"], how="left")
+        where = total.sort("first_row").group_by("_country", "_site").agg(*_COORDINATES)
+        return total.drop("_lat", "_lon").join(best, on=["_country", "_site"], how="left").join(
+            where, on=["_country", "_site"], how="left")
 
     def _count_records(self, total: pl.DataFrame, options: ImportOptions) -> pl.DataFrame:
         # Counts do not say which way travellers cross: it follows from the point's country.
@@ -301,6 +322,7 @@ class FlowMonitoringAdapter(Adapter):
         out = self._round_columns(total, "FMC", options).select(
             "operation", "country_iso3", "assessment_type", "round_number", "reporting_date", "period_start",
             "period_end", "admin_level", "site_name", pl.col("_site_type").alias("site_type"),
+            pl.col("_lat").alias("latitude"), pl.col("_lon").alias("longitude"),
             "population_group", "unit", pl.lit("part").alias("role"),
             pl.col("origin").alias("origin_pcode"), pl.col("destination").alias("destination_pcode"),
             direction.alias("direction"), pl.col("_transport").alias("transport"), "value",
@@ -316,7 +338,7 @@ class FlowMonitoringAdapter(Adapter):
         total = self._site_names(total.join(home, on="_site", how="left").with_columns(pl.col("_home").alias("_country")))
         base = self._round_columns(total, "FMS", options)
         common = ["operation", "country_iso3", "assessment_type", "round_number", "reporting_date", "period_start",
-                  "period_end", "admin_level", "site_name", "_site_type", "population_group", "unit", "direction",
+                  "period_end", "admin_level", "site_name", "_site_type", "_lat", "_lon", "population_group", "unit", "direction",
                   "_transport"]
         agg = [pl.col("value").sum(), pl.col("first_row").min()]
         # The corridor (who, from where, to where) partitions a point's month; sex x age breaks it down.
@@ -333,6 +355,7 @@ class FlowMonitoringAdapter(Adapter):
             parts.select(*keep, "nationality", "origin_pcode", "origin_name", "destination_pcode", "destination_name"),
             breakdown.select(*keep, "sex", "age_band"),
         ], how="diagonal_relaxed")
-        return conform(out.rename({"_site_type": "site_type", "_transport": "transport",
+        return conform(out.rename({"_site_type": "site_type", "_transport": "transport", "_lat": "latitude",
+                                   "_lon": "longitude",
                                    "first_row": "source_row"}).with_columns(
             pl.lit("data").alias("source_sheet"), pl.lit("survey record").alias("source_column")))
