@@ -10,7 +10,7 @@ places are all known costs a `unique`, an anti-join against the memo and a join
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import polars as pl
@@ -213,15 +213,42 @@ def _country(view, iso3: str) -> Match:
     return sourced.source_place(0, iso3, iso3, None)
 
 
+MAX_ROW_ISSUES = 1000  # per rule and batch, as the validation rules do; the rest are summarised
+
+
 def _row_issues(flagged: pl.DataFrame, decisions: list[PlaceDecision], file_name: str) -> list[Issue]:
+    """Place issues located on their rows. A warning (e.g. a p-code written the old way) is said once per
+    code, at its first row, with how many rows share it; errors are listed per row up to MAX_ROW_ISSUES per
+    rule, then summarised at the first unlisted row (so the round it belongs to stays blocked)."""
     issues: list[Issue] = []
+    warned: dict[tuple, list] = {}
+    errors: dict[str, int] = {}
+    summary: dict[str, Issue] = {}
+
+    def add_error(issue: Issue) -> None:
+        errors[issue.rule] = errors.get(issue.rule, 0) + 1
+        if errors[issue.rule] <= MAX_ROW_ISSUES:
+            issues.append(issue)
+        elif issue.rule not in summary:
+            summary[issue.rule] = issue
+
     for place_index, sheet, row in flagged.select("_pid", "source_sheet", "source_row").iter_rows():
         d = decisions[place_index]
         for column, f in d.findings:
-            issues.append(Issue(Severity(f.severity), f.rule, f.message, file_name, sheet, row, column, f.value))
+            issue = Issue(Severity(f.severity), f.rule, f.message, file_name, sheet, row, column, f.value)
+            if issue.severity == Severity.ERROR:
+                add_error(issue)
+            else:
+                warned.setdefault((f.rule, column, f.value, f.message), [issue, 0])[1] += 1
         m = d.match
         if not m.accepted and not any(f.severity == "error" for _, f in d.findings):
-            issues.append(Issue(Severity.ERROR, "place-needs-review",
-                                f"place not resolved ({m.status}): {m.detail or 'no match'}", file_name, sheet, row,
-                                None, None))
+            add_error(Issue(Severity.ERROR, "place-needs-review",
+                            f"place not resolved ({m.status}): {m.detail or 'no match'}", file_name, sheet, row,
+                            None, None))
+    for first, count in warned.values():
+        issues.append(first if count == 1 else replace(first, message=f"{first.message} (and {count - 1:,} more rows)"))
+    for rule_slug, first in summary.items():
+        hidden = errors[rule_slug] - MAX_ROW_ISSUES
+        issues.append(replace(first, message=f"{hidden:,} more rows with the same problem ({rule_slug}) are not "
+                                             f"listed one by one; the first is this row"))
     return issues
