@@ -137,3 +137,22 @@ def test_flows_cli(fm_engine, db_url):
     assert [(r["point"], r["value"]) for r in json.loads(out.stdout)] == [("Kano", 145), ("Sokoto", 5)]
     assert CliRunner().invoke(app, ["flows", "--by", "week", "--db", db_url]).exit_code == 2
     assert CliRunner().invoke(app, ["flows", "--country", "MLI", "--db", db_url]).exit_code == 1
+
+
+def test_dtm_vs_idmc_check(tmp_path, db_url):
+    from mobtrack.stats.consistency import consistency
+    from mobtrack.stats.load import load_file
+    from mobtrack.store.db import get_engine
+
+    dtm = tmp_path / "dtm_v3.json"
+    dtm.write_text(json.dumps(DTM_V3))
+    assert import_file(dtm, db_url=db_url).status == "imported"
+    engine = get_engine(db_url)
+    idmc = tmp_path / "idmc_stocks.csv"
+    idmc.write_text("geo,t,cause,sex,age,n\nSOM,2024,conflict,unknown,unknown,300\nSOM,2024,disaster,unknown,"
+                    "unknown,20\nSSD,2024,conflict,unknown,unknown,50\n")
+    assert load_file(engine, idmc).status == "loaded"
+    out = consistency(engine, ["dtm_vs_idmc"])
+    # DTM's newest 2024 round (280 IDPs) against IDMC's 320
+    assert [(r["country"], r["year"], r["a_value"], r["b_value"], r["gap"]) for r in out["rows"]] == [
+        ("SOM", 2024, 280.0, 320.0, -40.0)]

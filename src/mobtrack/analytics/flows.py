@@ -237,15 +237,26 @@ DTM_IDP_DEFINITION = ("IDPs counted by DTM in its latest round for the country (
                       "the assessed places): only the areas the round covered, on its reporting date.")
 
 
+def _idp_figures(conn: Connection, iso3: str, latest: bool) -> pl.DataFrame:
+    """Admin0 IDP figures of the country's rounds, flow-monitoring rounds left out before any block is
+    read (a country can have hundreds of monthly flow rounds and no IDPs in them)."""
+    types = current_rounds(conn, RoundFilter(country_iso3=iso3))["assessment_type"].unique().to_list()
+    frames = [figures(conn, RoundFilter(country_iso3=iso3, assessment_type=t, latest=latest), 0)
+              for t in sorted(types) if t not in FLOW_TYPES]
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return figures(conn, RoundFilter(country_iso3="\0"), 0)  # the empty frame, with its schema
+    return pl.concat(frames).filter(pl.col("value").is_not_null())
+
+
 def dtm_admin0_idps(conn: Connection, iso3: str, year: int | None = None) -> pl.DataFrame:
     """Per operation, the latest round's admin0 IDP figure (not after `year`): operation, round, date, value."""
     iso3 = iso3.upper()
     if year is None:
-        frame = figures(conn, RoundFilter(country_iso3=iso3, latest=True), 0)
-    else:  # latest round per operation among those reported up to `year`
-        frame = figures(conn, RoundFilter(country_iso3=iso3), 0).filter(pl.col("reporting_date").dt.year() <= year)
-        frame = frame.sort(["operation", "reporting_date", "round"]).group_by("operation", maintain_order=True).last()
-    return frame.filter(pl.col("value").is_not_null() & ~pl.col("assessment_type").is_in(list(FLOW_TYPES)))
+        return _idp_figures(conn, iso3, latest=True)
+    # latest round per operation among those reported up to `year`
+    frame = _idp_figures(conn, iso3, latest=False).filter(pl.col("reporting_date").dt.year() <= year)
+    return frame.sort(["operation", "reporting_date", "round"]).group_by("operation", maintain_order=True).last()
 
 
 def dtm_idps(conn: Connection, iso3: str, year: int | None) -> dict | None:
@@ -277,8 +288,7 @@ def dtm_vs_idmc(conn: Connection):
         return None
     rows = []
     for iso3 in countries:
-        frame = figures(conn, RoundFilter(country_iso3=iso3), 0)
-        frame = frame.filter(~pl.col("assessment_type").is_in(list(FLOW_TYPES)) & pl.col("value").is_not_null())
+        frame = _idp_figures(conn, iso3, latest=False)
         if frame.is_empty():
             continue
         # per year, the newest round of that year (DTM's position at the date closest to IDMC's 31 December)
