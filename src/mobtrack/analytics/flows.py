@@ -54,15 +54,16 @@ def flow_records(conn: Connection, country: str | None = None, date_from: date |
 
     `country` is the country of the points (the round's country); `period` is the round's month
     (YYYY-MM). Breakdowns (survey sex x age) are left out: they re-count the same people."""
-    out = []
+    out, places = [], {}
     for r in _rounds(conn, country, types, date_from, date_to).iter_rows(named=True):
         obs = read_observations(conn, r["version_id"], FLOW_COLUMNS).filter(pl.col("role") == "part")
         if obs.is_empty():
             continue
-        points = hierarchy(conn, r["country_iso3"]).select(
-            pl.col("id").alias("location_id"), pl.col("pcode").alias("point_pcode"), pl.col("name").alias("point"),
-            "latitude", "longitude")
-        out.append(obs.join(points, on="location_id", how="left").select(
+        if r["country_iso3"] not in places:  # one gazetteer read per country, not per monthly round
+            places[r["country_iso3"]] = hierarchy(conn, r["country_iso3"]).select(
+                pl.col("id").alias("location_id"), pl.col("pcode").alias("point_pcode"),
+                pl.col("name").alias("point"), "latitude", "longitude")
+        out.append(obs.join(places[r["country_iso3"]], on="location_id", how="left").select(
             pl.lit(r["country_iso3"]).alias("country_iso3"), pl.lit(r["operation"]).alias("operation"),
             pl.lit(r["assessment_type"]).alias("assessment_type"), pl.lit(r["round"]).alias("round"),
             pl.lit(r["reporting_date"].strftime("%Y-%m")).alias("period"), "point_pcode", "point", "latitude",
