@@ -18,7 +18,7 @@ from mobtrack.foresight import backtest, predict
 from mobtrack.foresight.distribution import distribute, forecast_shares, frozen_shares
 from mobtrack.foresight.frame import normalise
 from mobtrack.foresight.grid import truncate
-from mobtrack.foresight.metrics import ard, attach_actuals, cutoff_range, summary
+from mobtrack.foresight.metrics import ard, attach_actuals, cutoff_range, node_values, summary
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import foresight_data as fd  # noqa: E402
@@ -57,11 +57,11 @@ def test_flee_engine_beats_frozen_shares(shared_data):
     cuts = cutoff_range(date(2015, 7, 6), date(2016, 5, 30), "W")[::4]
     data = normalise(camps, ["conflict"])
     pred = backtest(data, "W", 4, cuts, hierarchy=["conflict"], kind="stock")
-    leaves = attach_actuals(pred, data, "W", "stock", ["conflict"]).filter(pl.col("series_id") != "burundi")
-    totals = leaves.group_by("cutoff", "date").agg(pl.col("actual").sum().alias("total"))
-    truth = leaves.select("series_id", "cutoff", "date", "actual")
-    engine = distribute(forecast_shares(leaves), totals).join(truth, on=["series_id", "cutoff", "date"])
-    frozen = distribute(frozen_shares(data, cuts, "W", 4), totals).join(truth, on=["series_id", "cutoff", "date"])
+    truth = node_values(data, "W", "stock", None).select("series_id", "date", pl.col("value").alias("actual"))
+    totals = truth.group_by("date").agg(pl.col("actual").sum().alias("total"))
+    leaves = pred.filter(pl.col("series_id") != "burundi")
+    engine = distribute(forecast_shares(leaves), totals).join(truth, on=["series_id", "date"])
+    frozen = distribute(frozen_shares(data, cuts, "W", 4), totals).join(truth, on=["series_id", "date"])
     assert ard(engine) < ard(frozen)
 
 

@@ -125,6 +125,9 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
 
     hier = hierarchy.build(seen, s.hierarchy, grid.ids) if s.hierarchy else None
     values = hierarchy.aggregate(hier, leaf_values) if hier else leaf_values
+    leaf_obs = np.zeros(leaf_values.shape, dtype=bool)
+    leaf_obs[:, : grid.values.shape[1]] = grid.observed[:, : c + 1]
+    obs = hierarchy.observed(hier, leaf_values, leaf_obs) if hier else leaf_obs
     node_ids = hier.node_ids if hier else grid.ids
     H, K = s.horizon, s.windows
     origins = list(range(max(1, c - K - H + 1), c)) + [c]
@@ -135,6 +138,13 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
     actual = np.full((values.shape[0], len(cal), H), np.nan)
     ok = targets <= c
     actual[:, ok] = values[:, targets[ok]]
+    if s.kind == "stock":
+        # An interpolated stock is a straight line drawn between two reports: scoring models or
+        # calibrating intervals on it would reward exactly that line and make intervals too
+        # narrow. Only periods with a report count as evidence.
+        seen = np.zeros_like(actual, dtype=bool)
+        seen[:, ok] = obs[:, targets[ok]]
+        actual[~seen] = np.nan
 
     scale = conformal.series_scale(values)
     groups = np.array([0] * len(node_ids)) if hier is None else _level_codes(hier)

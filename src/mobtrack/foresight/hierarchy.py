@@ -76,6 +76,14 @@ def aggregate(h: Hierarchy, leaf_values: np.ndarray) -> np.ndarray:
     return out
 
 
+def observed(h: Hierarchy, leaf_values: np.ndarray, leaf_observed: np.ndarray) -> np.ndarray:
+    """Whether each node's value in a period rests on reports: an aggregate only when every
+    child that has started was itself observed (otherwise it is partly interpolated)."""
+    started = (~np.isnan(leaf_values)).astype(float)
+    seen = (leaf_observed & ~np.isnan(leaf_values)).astype(float)
+    return (h.S @ seen == h.S @ started) & (h.S @ started > 0)
+
+
 def reconcile(
     h: Hierarchy,
     method: str,

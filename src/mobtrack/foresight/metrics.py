@@ -23,16 +23,20 @@ from mobtrack.foresight.grid import to_grid, truncate
 
 
 def node_values(data: pl.DataFrame, freq: str, kind: str, hierarchy: list[str] | None) -> pl.DataFrame:
-    """`series_id, date, value` on the grid for every node (leaves and aggregates)."""
+    """`series_id, date, value, observed` on the grid for every node (leaves and aggregates)."""
     grid = to_grid(data, freq, kind)
-    values = grid.values
-    ids = grid.ids
+    values, observed, ids = grid.values, grid.observed, grid.ids
     if hierarchy:
         h = hier_mod.build(data, hierarchy, grid.ids)
-        values, ids = hier_mod.aggregate(h, values), h.node_ids
+        values, observed, ids = hier_mod.aggregate(h, values), hier_mod.observed(h, values, observed), h.node_ids
     n, t = values.shape
     return pl.DataFrame(
-        {"series_id": np.repeat(np.array(ids, dtype=object), t), "date": grid.dates * n, "value": values.ravel()},
+        {
+            "series_id": np.repeat(np.array(ids, dtype=object), t),
+            "date": grid.dates * n,
+            "value": values.ravel(),
+            "observed": observed.ravel(),
+        },
         schema_overrides={"series_id": pl.Utf8, "date": pl.Date},
     ).filter(pl.col("value").is_not_nan())
 
@@ -43,9 +47,13 @@ def attach_actuals(
     """Add `h, actual, naive, scale` to backtest predictions (rows without an actual are dropped)."""
     data = normalise(data, hierarchy)
     truth = node_values(data, freq, kind, hierarchy).rename({"value": "actual"})
+    if kind == "stock":
+        # Score stocks only where there was a report, not on interpolated periods.
+        truth = truth.filter(pl.col("observed"))
+    truth = truth.drop("observed")
     bases = []
     for cut in pred["cutoff"].unique().sort().to_list():
-        seen = node_values(truncate(data, cut, freq), freq, kind, hierarchy)
+        seen = node_values(truncate(data, cut, freq), freq, kind, hierarchy).drop("observed")
         per = seen.sort("date").group_by("series_id").agg(
             pl.col("value").last().alias("naive"),
             pl.col("value").diff().abs().mean().fill_null(1.0).clip(lower_bound=1.0).alias("scale"),
