@@ -91,3 +91,17 @@ def test_mint_shrink_falls_back_on_zero_heavy_short_series(panel):
     rec, used = reconcile_with_fallback(h, "mint_shrink", y_hat, residuals=np.zeros((len(h.node_ids), 6)))
     assert used == "mint_wls_struct"
     np.testing.assert_allclose(rec[0], h.S[0] @ rec[h.n_aggregates :])
+
+
+def test_aggregate_counts_as_observed_only_when_every_started_child_reported(panel):
+    from mobtrack.foresight.hierarchy import observed
+
+    h = build(panel.select("series_id", "country", "admin1").unique(), HIER, ["L0", "L1", "L2", "L3"])
+    values = np.array([[1.0, 1.0, 1.0], [np.nan, 2.0, 2.0], [3.0, 3.0, 3.0], [4.0, 4.0, 4.0]])
+    seen = np.array([[True, True, False], [False, True, True], [True, True, True], [True, True, True]])
+    obs = observed(h, values, seen)
+    north = h.node_ids.index("XYZ/North")  # L0 and L2
+    south = h.node_ids.index("XYZ/South")  # L1 (starts in period 2) and L3
+    assert obs[north].tolist() == [True, True, False]
+    assert obs[south].tolist() == [True, True, True]
+    assert obs[0].tolist() == [True, True, False]
