@@ -118,6 +118,7 @@ class _Importer:
         # One context for the whole file: the issue cap and the file-wide checks keep their counts in it.
         self.ctx = RuleContext(file=source.name, settings=settings, stored_round_totals=self._stored_totals)
         self.totals: dict[str, pl.DataFrame] = {}  # operation -> headline totals of its stored rounds
+        self.last_figures: dict[tuple, tuple[int, pl.DataFrame]] = {}  # (operation id, type) -> (round, figures)
         self.result = ImportResult(file=source.name, status="unchanged")
         self.pending: dict[tuple, list[pl.DataFrame]] = {}
         self.finalised: set[tuple] = set()
@@ -249,6 +250,7 @@ class _Importer:
             outcome.version, outcome.version_id = previous.version, previous.id
             return
         figures = rollup(observations, hierarchy(self.conn, country))
+        self.last_figures[(op_id, assessment_type)] = (int(number), figures)
         vid = rounds.write_version(self.conn, rid, self.file_id, observations, figures, meta, digest)
         if operation_name in self.totals:
             stored = self.totals[operation_name].filter(
@@ -274,6 +276,12 @@ class _Importer:
             observations.select(columns).sort(columns, nulls_last=True))
 
     def _previous_figures(self, op_id: int, assessment_type: str, number: int) -> pl.DataFrame | None:
+        last = self.last_figures.get((op_id, assessment_type))
+        if last is not None and last[0] == number - 1:
+            return last[1]  # rounds usually come in order: the one just stored is the previous one
+        return self._stored_previous_figures(op_id, assessment_type, number)
+
+    def _stored_previous_figures(self, op_id: int, assessment_type: str, number: int) -> pl.DataFrame | None:
         from mobtrack.store.schema import round_, round_version
 
         prev = self.conn.execute(

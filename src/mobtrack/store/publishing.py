@@ -6,7 +6,7 @@ still in review), or on the file it came from as a whole. Warnings never block.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from mobtrack.store.rounds import now
 from mobtrack.store.schema import issue, operation, round_, round_version
@@ -35,21 +35,26 @@ def find_round(conn: Connection, operation_name: str, number: int, assessment_ty
     return found[0]
 
 
-def blocking_issues(conn: Connection, version_id: int) -> list[dict]:
+def _blocking(version_id: int):
     file_id = select(round_version.c.source_file_id).where(round_version.c.id == version_id).scalar_subquery()
-    rows = conn.execute(
-        select(issue.c.rule, issue.c.sheet, issue.c.row, issue.c.column, issue.c.value, issue.c.message)
-        .where(issue.c.severity == "error",
-               or_(issue.c.round_version_id == version_id,
-                   and_(issue.c.round_version_id.is_(None), issue.c.source_file_id == file_id)))
-        .order_by(issue.c.id)
-    ).all()
-    return [r._asdict() for r in rows]
+    return and_(issue.c.severity == "error",
+                or_(issue.c.round_version_id == version_id,
+                    and_(issue.c.round_version_id.is_(None), issue.c.source_file_id == file_id)))
+
+
+def blocking_issues(conn: Connection, version_id: int, limit: int | None = None) -> list[dict]:
+    query = (select(issue.c.rule, issue.c.sheet, issue.c.row, issue.c.column, issue.c.value, issue.c.message)
+             .where(_blocking(version_id)).order_by(issue.c.id).limit(limit))
+    return [r._asdict() for r in conn.execute(query).all()]
+
+
+def is_blocked(conn: Connection, version_id: int) -> bool:
+    return conn.execute(select(exists().where(_blocking(version_id)))).scalar_one()
 
 
 def mark_validated(conn: Connection, version_id: int) -> str:
     """After an import: `validated` when nothing blocks publishing, else `draft`."""
-    status = "draft" if blocking_issues(conn, version_id) else "validated"
+    status = "draft" if is_blocked(conn, version_id) else "validated"
     conn.execute(update(round_).where(round_.c.current_version_id == version_id).values(status=status))
     return status
 
@@ -58,9 +63,9 @@ def publish(conn: Connection, operation_name: str, number: int, assessment_type:
     found = find_round(conn, operation_name, number, assessment_type)
     if found.status == "published":
         return {"operation": operation_name, "round": number, "status": "published", "changed": False}
-    blocking = blocking_issues(conn, found.current_version_id)
-    if blocking:
-        raise PublishError(f"round {number} of {operation_name!r} has {len(blocking)} blocking errors; "
+    if is_blocked(conn, found.current_version_id):
+        blocking = blocking_issues(conn, found.current_version_id, limit=1000)
+        raise PublishError(f"round {number} of {operation_name!r} has blocking errors; "
                            "fix the file and import it again, or resolve the review items", blocking)
     conn.execute(update(round_).where(round_.c.id == found.id).values(status="published", published_at=now()))
     return {"operation": operation_name, "round": number, "status": "published", "changed": True}
