@@ -49,7 +49,8 @@ def _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingD
 def _serve(request: Request, conn: Connection, user: Principal, level: int, params: dict):
     if not user.anonymous:  # every read by a known caller is recorded, served from the cache or not
         audit.record(conn, user, "read", f"v3/admin{level}", purpose=request.headers.get("x-purpose"),
-                     client=client_of(request), details={k: v for k, v in params.items() if v is not None})
+                     client=client_of(request), details={k: v for k, v in params.items() if v is not None},
+                     alone=True)
     # json.dumps straight away: FastAPI's generic encoder costs more than the query for big answers
     return cached(request, conn, user, lambda: JSONResponse(envelope(dtm_v3.rows(conn, user, level, params))))
 

@@ -39,7 +39,8 @@ def export_table(request: Request, operation: str,
     geometry = places.geojson(conn, view.country_iso3, level, "medium") if format == "geojson" else None
     payload = export(frame, format, level, geometry)
     audit.record(conn, user, "export", f"{view.operation}/{table}", purpose=purpose, client=client_of(request),
-                 details={"format": format, "level": level, "rows": frame.height, "protected": not view.unprotected})
+                 details={"format": format, "level": level, "rows": frame.height, "protected": not view.unprotected},
+                 alone=True)
     media, ext = FORMATS[format]
     stem = re.sub(r"[^A-Za-z0-9]+", "-", view.operation).strip("-").lower()
     name = f"{stem}-{table}-adm{level}" + (f"-r{round}" if round is not None else "") + \

@@ -31,7 +31,7 @@ def view_for(request: Request, conn: Connection, user: Principal, operation: str
     if view.unprotected:
         # A sensitive read: who, what, why, from where (never the values).
         audit.record(conn, user, "read-unprotected", f"{op['name']}/{what}", purpose=purpose or
-                     request.headers.get("x-purpose"), client=client_of(request))
+                     request.headers.get("x-purpose"), client=client_of(request), alone=True)
     return view
 
 

@@ -1,10 +1,12 @@
 """Every login, upload, publish, export and sensitive read goes through `record`.
 
-The tamper-evident audit log (hash chain, `mobtrack audit verify`) belongs to mobtrack.protect.
-`record` hands each entry to it when it is installed; until then it writes the same entry to the
-`mobtrack.audit` logger, so the call sites are in place and only this function changes when it lands.
-What is recorded: who, their organisation, what, on which object, when, why (purpose), from where;
-never the personal values themselves.
+The tamper-evident audit log (hash chain, `mobtrack audit verify`) belongs to mobtrack.protect
+(`mobtrack.protect.audit.append`). Changes are recorded on the request's own connection, so the entry
+commits with the change; reads (`alone=True`) are recorded in a short transaction of their own, retried
+when another writer wins the race for SQLite's single write lock. A read that cannot be recorded is
+not served (the error propagates). Without the protect stage the entry goes to the `mobtrack.audit`
+logger. What is recorded: who, their organisation, what, on which object, when, why (purpose), from
+where; never the personal values themselves.
 """
 
 from __future__ import annotations
@@ -28,8 +30,26 @@ def _protect_log():
     return getattr(audit, "append", None)
 
 
+def _append_alone(append, conn: Connection, entry: dict) -> None:
+    import random
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(60):
+        try:
+            with conn.engine.begin() as own:
+                append(own, **entry)
+            return
+        except OperationalError as exc:  # SQLite: another process appended first ("database is locked")
+            if "locked" not in str(exc).lower() or attempt == 59:
+                raise
+            time.sleep(random.uniform(0.002, 0.02) * (1 + attempt // 10))  # noqa: S311 -- jitter, not a secret
+
+
 def record(conn: Connection | None, who: Principal, action: str, target: str | None = None,
-           purpose: str | None = None, client: str | None = None, details: dict | None = None) -> dict:
+           purpose: str | None = None, client: str | None = None, details: dict | None = None,
+           alone: bool = False) -> dict:
     entry = {
         "at": datetime.now(UTC).isoformat(), "user": who.label(), "organisation": who.organisation,
         "role": who.role, "via": who.via, "action": action, "target": target, "purpose": purpose,
@@ -37,7 +57,13 @@ def record(conn: Connection | None, who: Principal, action: str, target: str | N
     }
     append = _protect_log()
     if append is not None and conn is not None:
-        append(conn, **entry)
+        if alone:
+            # Whatever this request wrote so far (a session's idle timer...) is committed first: a
+            # second connection waiting for the lock this one holds would wait forever on SQLite.
+            conn.commit()
+            _append_alone(append, conn, entry)
+        else:
+            append(conn, **entry)
     else:
         log.info(json.dumps(entry, default=str, ensure_ascii=False))
     return entry

@@ -1,8 +1,8 @@
 """Disclosure control for every public figure: the one door between stored counts and anonymous eyes.
 
-FlowKit style: services never hand a public caller a raw figure; they call `protect_figures` or
+FlowKit style: services never hand a public caller a raw figure; they call `protect_table` or
 `protect_v3`, which build the whole linked table (every admin level of every visible round of an
-operation) and pass it through mobtrack.protect's small-cell suppression, so a figure hidden at
+operation) and pass it through mobtrack.protect's public gate (`gate.public_table`: small-cell suppression), so a figure hidden at
 admin2 cannot be recovered from admin1, from another round or from a disaggregation.
 
 Results are cached per set of round versions: published versions never change, so a protected table
@@ -19,7 +19,7 @@ from threading import Lock
 import polars as pl
 
 from mobtrack.protect.cube import SpecError, TableSpec
-from mobtrack.protect.suppression import suppress
+from mobtrack.protect.gate import NotPublic, public_table
 from mobtrack.web.errors import ApiError
 
 GAP = "~"  # prefix of stand-in units for levels a branch skips (never shown)
@@ -76,7 +76,9 @@ def _ancestors(rows: pl.DataFrame, places: pl.DataFrame, levels: list[int]) -> p
 
 def _run(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
     try:
-        return suppress(frame, spec).table(margins=True)
+        return public_table(frame, spec, margins=True).table
+    except NotPublic as exc:
+        raise ApiError(403, str(exc)) from exc
     except (SpecError, RuntimeError) as exc:
         # Fail closed: a table that cannot be protected is not published.
         raise ApiError(503, f"these figures cannot be published safely: {exc}") from exc
