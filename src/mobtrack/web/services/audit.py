@@ -34,15 +34,18 @@ def _append_alone(append, conn: Connection, entry: dict) -> None:
     import random
     import time
 
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import IntegrityError, OperationalError
 
     for attempt in range(60):
         try:
             with conn.engine.begin() as own:
                 append(own, **entry)
             return
-        except OperationalError as exc:  # SQLite: another process appended first ("database is locked")
-            if "locked" not in str(exc).lower() or attempt == 59:
+        except (OperationalError, IntegrityError) as exc:
+            # Another writer took the chain's tail first: SQLite says "database is locked", or the
+            # read snapshot still saw the old tail (unique prev_hash). A fresh transaction sees the new one.
+            retry = isinstance(exc, IntegrityError) or "locked" in str(exc).lower()
+            if not retry or attempt == 59:
                 raise
             time.sleep(random.uniform(0.002, 0.02) * (1 + attempt // 10))  # noqa: S311 -- jitter, not a secret
 
