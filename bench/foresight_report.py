@@ -202,7 +202,7 @@ def bench_unhcr(data_dir: Path, out: list[str]) -> dict:
         f"Runtime {secs:.1f} s wall ({CPU_LOG[-1]:.1f} s CPU).",
         "",
     ]
-    return {"within": within, "seconds": secs}
+    return {"within": within, "seconds": secs, "cov": summary(scored).select(METRIC_COLS)}
 
 
 def bench_flee(data_dir: Path, out: list[str]) -> dict:
@@ -276,6 +276,48 @@ def bench_flee(data_dir: Path, out: list[str]) -> dict:
     return {"table": table, "cov": cov, "seconds": secs}
 
 
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def targets(res: dict) -> list[str]:
+    """The issue's targets, each checked against this run's figures (nothing hard-coded)."""
+    lines = ["## Targets (issue 5) in this run", ""]
+    if "prmn" in res:
+        reg = res["prmn"]["by"].filter(pl.col("level") == "region")
+        rel = ", ".join(f"{v:.3f}" for v in reg["rel_mae"])
+        lines.append(f"- PRMN regions MAE/naive <= 0.85 at h = 1, 2, 3: {rel} -> {_verdict(bool((reg['rel_mae'] <= 0.85).all()))}")
+        lines.append(f"- PRMN benchmark < 120 s: {res['prmn']['seconds']:.0f} s wall -> {_verdict(res['prmn']['seconds'] < 120)}")
+    if "idmc" in res:
+        by = res["idmc"]["by"]
+        rel = ", ".join(f"{v:.3f}" for v in by["rel_mae"])
+        lines.append(f"- IDMC countries MAE/naive <= 0.85 at h = 1, 2, 3: {rel} -> {_verdict(bool((by['rel_mae'] <= 0.85).all()))}")
+    covs = []
+    if "prmn" in res:
+        covs.append(("PRMN (all levels)", res["prmn"]["by"].select(pl.col("cov80").mean(), pl.col("cov95").mean())))
+    for name in ("idmc", "unhcr", "flee"):
+        if name in res:
+            frame = res[name]["by"] if name == "idmc" else res[name]["cov"]
+            covs.append((name.upper() if name != "flee" else "Flee", frame.select(pl.col("cov80").mean(), pl.col("cov95").mean())))
+    for name, frame in covs:
+        c80, c95 = frame.row(0)
+        ok = 0.75 <= c80 <= 0.85 and 0.91 <= c95 <= 0.98
+        lines.append(f"- {name} coverage 80% in 75-85% and 95% in 91-98%: {c80:.3f} / {c95:.3f} -> {_verdict(ok)}")
+    if "flee" in res:
+        t = res["flee"]["table"]
+        e, f = t["ard_engine"].mean(), t["ard_frozen_shares"].mean()
+        wins = int((t["ard_engine"] < t["ard_frozen_shares"]).sum())
+        lines.append(f"- Flee mean ARD below frozen shares: {e:.4f} vs {f:.4f} ({wins} of {t.height} conflicts) -> {_verdict(e < f)}")
+    if "unhcr" in res:
+        w = res["unhcr"]["within"].row(0, named=True)
+        lines.append(
+            f"- UNHCR >= 500k, share within 10% one year ahead: engine {w['model_within_10pct']:.3f}, naive "
+            f"{w['naive_within_10pct']:.3f} (issue quotes 57% for naive) -> engine beats naive: "
+            f"{_verdict(w['model_within_10pct'] > w['naive_within_10pct'])}"
+        )
+    return lines + [""]
+
+
 BENCHES = {"prmn": bench_prmn, "idmc": bench_idmc, "unhcr": bench_unhcr, "flee": bench_flee}
 
 
@@ -290,14 +332,17 @@ def main() -> None:
     pl.Config.set_tbl_width_chars(200)
     t0 = time.perf_counter()
     body: list[str] = []
+    results: dict = {}
     for name in args.only.split(","):
         part: list[str] = []
-        res = BENCHES[name](args.data, part)
+        res = results[name] = BENCHES[name](args.data, part)
         body += part
         print("\n".join(part), flush=True)
         if name == "prmn":
             print(f"PRMN runtime ratio vs naive-only engine: {res['seconds'] / res['baseline_seconds']:.2f}", flush=True)
     total, total_cpu = time.perf_counter() - t0, time.process_time()
+    verdicts = targets(results) + [f"- whole report < 900 s: {total:.0f} s wall -> {_verdict(total < 900)}", ""]
+    print("\n".join(verdicts))
     head = [
         "# Foresight benchmark (generated)",
         "",
@@ -314,7 +359,7 @@ def main() -> None:
         "",
     ]
     if args.only == ",".join(BENCHES):
-        args.output.write_text("\n".join(head + body) + "\n")
+        args.output.write_text("\n".join(head + verdicts + body) + "\n")
         print(f"wrote {args.output} in {total:.0f} s")
     else:
         print(f"partial run ({args.only}) in {total:.0f} s: report not written")
