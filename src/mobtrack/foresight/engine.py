@@ -17,6 +17,7 @@ store-backed variant is `predict(mobtrack.analytics.series(...), ...)`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -205,7 +206,8 @@ def _select(
     pooled = np.zeros_like(own)
     for g in np.unique(groups):
         members = groups == g
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a model with no window anywhere in the level
             pooled[:, members] = np.nanmean(own[:, members], axis=1, keepdims=True)
     score = np.where(np.isnan(own), np.inf, own + SHRINK * np.nan_to_num(pooled, nan=np.inf))
     chosen = np.argmin(score, axis=0)
