@@ -58,3 +58,16 @@ def test_lists(client, store):
     assert {"admin0Name": "Somalia", "admin0Pcode": "SOM"} in countries
     ops = client.get("/v3/displacement/operation-list").json()["result"]
     assert {"operation": OPERATION, "operationStatus": "Active", "admin0Name": "Somalia", "admin0Pcode": "SOM"} in ops
+
+
+def test_public_admin1_and_admin2_cannot_be_combined_to_undo_a_suppression(client):
+    admin1 = get(client, "admin1", Operation=OPERATION)
+    admin2 = get(client, "admin2", Operation=OPERATION)
+    for parent in admin1:
+        children = [r for r in admin2 if r["admin1Pcode"] == parent["admin1Pcode"]
+                    and r["roundNumber"] == parent["roundNumber"]]
+        hidden = [r for r in children if r["numPresentIdpInd"] is None]
+        if parent["numPresentIdpInd"] is not None:
+            assert len(hidden) != 1, (parent, children)  # one hidden child = parent minus the others
+            if not hidden:
+                assert parent["numPresentIdpInd"] == sum(r["numPresentIdpInd"] for r in children)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
@@ -30,7 +31,17 @@ def _protect_log():
     return getattr(audit, "append", None)
 
 
+# The chain is serial by nature (each entry names the previous one): threads of one process take turns
+# here instead of all racing for the tail in the database and retrying.
+_CHAIN = threading.Lock()
+
+
 def _append_alone(append, conn: Connection, entry: dict) -> None:
+    with _CHAIN:
+        _append_with_retries(append, conn, entry)
+
+
+def _append_with_retries(append, conn: Connection, entry: dict) -> None:
     import random
     import time
 
@@ -41,10 +52,11 @@ def _append_alone(append, conn: Connection, entry: dict) -> None:
             with conn.engine.begin() as own:
                 append(own, **entry)
             return
-        except (OperationalError, IntegrityError) as exc:
-            # Another writer took the chain's tail first: SQLite says "database is locked", or the
-            # read snapshot still saw the old tail (unique prev_hash). A fresh transaction sees the new one.
-            retry = isinstance(exc, IntegrityError) or "locked" in str(exc).lower()
+        except (OperationalError, IntegrityError, RuntimeError) as exc:
+            # Another process took the chain's tail first: SQLite says "database is locked", or the
+            # read snapshot still saw the old tail (unique prev_hash), or protect gave up its own
+            # retries. A fresh transaction sees the new tail.
+            retry = not isinstance(exc, OperationalError) or "locked" in str(exc).lower()
             if not retry or attempt == 59:
                 raise
             time.sleep(random.uniform(0.002, 0.02) * (1 + attempt // 10))  # noqa: S311 -- jitter, not a secret

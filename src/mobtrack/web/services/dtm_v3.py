@@ -89,23 +89,32 @@ def _cells(conn: Connection, rounds: pl.DataFrame, level: int, places: pl.DataFr
     return pl.concat(parts, how="vertical_relaxed")
 
 
-def _protected(cells: pl.DataFrame, key: tuple, level: int, country: str) -> pl.DataFrame:
-    codes = CODES[:level + 1]
-    keyed = cells.with_columns(
+def _keyed(cells: pl.DataFrame, country: str) -> pl.DataFrame:
+    return cells.with_columns(
         pl.lit(country).alias("adm0"),
         pl.coalesce("adm1_pcode", "adm1_name").alias("adm1"), pl.coalesce("adm2_pcode", "adm2_name").alias("adm2"),
         pl.coalesce("origin_pcode", "origin_name").alias("origin"),
-        # rounds of different assessment types are different tables; keep them apart in the round key
     )
+
+
+def _protected(cells: pl.DataFrame, deepest: pl.DataFrame, key: tuple, level: int, depth: int,
+               country: str) -> pl.DataFrame:
+    """`cells` at `level` with the values of the cube built from the `deepest` stored level (`depth`).
+
+    A public upper-level row is the sum of the deepest level's rows below it (protected in one cube
+    with them); a row with no counterpart there is shown as suppressed rather than unprotected.
+    """
+    codes, deep_codes = CODES[:level + 1], CODES[:depth + 1]
+    keyed, deep = _keyed(cells, country), _keyed(deepest, country)
     unknown = (pl.col("value") - pl.col("male").fill_null(0) - pl.col("female").fill_null(0)).clip(0)
     long = pl.concat([
-        keyed.select(*codes, "reason", "origin", "round", pl.lit("male").alias("sex"),
-                     pl.col("male").fill_null(0).alias("value")),
-        keyed.select(*codes, "reason", "origin", "round", pl.lit("female").alias("sex"),
-                     pl.col("female").fill_null(0).alias("value")),
-        keyed.select(*codes, "reason", "origin", "round", pl.lit("unknown").alias("sex"), unknown.alias("value")),
+        deep.select(*deep_codes, "reason", "origin", "round", pl.lit("male").alias("sex"),
+                    pl.col("male").fill_null(0).alias("value")),
+        deep.select(*deep_codes, "reason", "origin", "round", pl.lit("female").alias("sex"),
+                    pl.col("female").fill_null(0).alias("value")),
+        deep.select(*deep_codes, "reason", "origin", "round", pl.lit("unknown").alias("sex"), unknown.alias("value")),
     ]).filter(pl.col("value").is_not_null())
-    out = protection.protect_v3(key, long, codes)
+    out = protection.protect_v3(key, long, deep_codes).filter(pl.col("level") == level + 1)
     shown = out.with_columns([pl.when(pl.col(c) == "~none").then(None).otherwise(pl.col(c)).alias(c)
                               for c in ["reason", "origin"]])
     wide = (shown.with_columns(pl.col("sex").fill_null("all"))
@@ -114,7 +123,9 @@ def _protected(cells: pl.DataFrame, key: tuple, level: int, country: str) -> pl.
         if sex not in wide.columns:
             wide = wide.with_columns(pl.lit(None, pl.Int64).alias(sex))
     protected = keyed.with_columns(pl.col("male").is_not_null().alias("_m"), pl.col("female").is_not_null().alias(
-        "_f")).drop("value", "male", "female").join(wide, on=[*codes, "reason", "origin", "round"], how="left",
+        "_f")).drop("value", "male", "female").join(wide.select(*codes, "reason", "origin", "round", "all", "male",
+                                                                "female"),
+                                                    on=[*codes, "reason", "origin", "round"], how="left",
                                                     nulls_equal=True)
     return protected.with_columns(
         pl.col("all").alias("value"),
@@ -144,10 +155,18 @@ def rows(conn: Connection, principal: Principal, level: int, params: dict) -> li
             versions = tuple(family["version_id"].to_list())
 
             def build(family=family, kind=kind, versions=versions, view=view, op_name=op_name, iso3=iso3):
-                cells = _cells(conn, family, level, places_of(conn, iso3))
+                places = places_of(conn, iso3)
+                cells = _cells(conn, family, level, places)
                 if cells.is_empty() or view.unprotected:
                     return cells
-                return _protected(cells, (str(conn.engine.url), op_name, kind, level, versions), level, iso3)
+                depth, deepest = level, cells
+                for deeper in range(2, level, -1):  # one cube from the deepest level stored
+                    found = _cells(conn, family, deeper, places)
+                    if not found.is_empty():
+                        depth, deepest = deeper, found
+                        break
+                key = (str(conn.engine.url), op_name, kind, depth, versions)
+                return _protected(cells, deepest, key, level, depth, iso3)
             # Round versions never change, so an operation's rows at a level are built once per set of versions.
             cells = protection._cached(("v3-cells", str(conn.engine.url), op_name, kind, level, versions,
                                         view.unprotected, protection.threshold()), build)

@@ -127,19 +127,21 @@ V3_DIMENSIONS = ["reason", "origin", "sex"]
 
 
 def protect_v3(key: tuple, rows: pl.DataFrame, codes: list[str]) -> pl.DataFrame:
-    """Protected DTM v3 rows of one operation and admin level over its visible rounds.
+    """Protected DTM v3 cells of one operation over its visible rounds, at every level of `codes`.
 
-    `rows`: the admin code columns `codes` (coarsest first), reason, origin, sex (male | female |
-    unknown: the part of the figure without a sex breakdown, so the sexes add up to it), round, value.
-    Returns the same keys (sex null = both sexes) with value null where suppressed.
+    `rows`: the admin code columns `codes` (coarsest first) at the deepest level stored, reason,
+    origin, sex (male | female | unknown: the part of the figure without a sex breakdown, so the sexes
+    add up to it), round, value. Returns `level` (1 = codes[:1] ... len(codes)), the keys (deeper codes
+    and sex null = all) and value null where suppressed. Upper levels are margins of the same cube, so
+    /admin1 and /admin2 can never be combined to undo a suppression.
     """
     def compute() -> pl.DataFrame:
         frame = rows.with_columns([pl.col(c).fill_null("~none") for c in [*codes, *V3_DIMENSIONS]])
         spec = TableSpec(hierarchy=codes, disaggregations=V3_DIMENSIONS, round="round", round_kind="stock",
                          threshold=threshold(), grand_total=False)
         out = _run(frame, spec)
-        depth = len(codes)
-        return (out.filter(pl.col("level") == depth, pl.col("reason").is_not_null(), pl.col("origin").is_not_null(),
+        return (out.filter(pl.col("reason").is_not_null(), pl.col("origin").is_not_null(),
                            pl.col("sex").is_null() | pl.col("sex").is_in(["male", "female"]))
-                .select(*codes, "reason", "origin", "sex", pl.col("round").cast(pl.Int64), "value", "suppressed"))
+                .select("level", *codes, "reason", "origin", "sex", pl.col("round").cast(pl.Int64), "value",
+                        "suppressed"))
     return _cached(("v3", *key, threshold()), compute)
