@@ -124,8 +124,23 @@ def test_series_per_place(client, store):
     assert [(r["round"], r["value"]) for r in rows] == [(1, ROUND1[2]), (2, ROUND2[2])]
 
 
-def test_export_csv_matches_json_and_hxl_has_tags(client, store):
+def test_raw_downloads_need_a_data_sharing_agreement(client, store, app):
+    from datetime import date, timedelta
+
+    from mobtrack.protect.agreements import create_agreement
+
     h = bearer(store, "analyst")
+    refused = client.get(f"{URL}/export", params={"format": "csv", "level": 1}, headers=h)
+    assert refused.status_code == 403 and "agreement" in refused.json()["error"]
+    protected = client.get(f"{URL}/export", params={"format": "csv", "level": 1, "protected": "true"}, headers=h)
+    assert protected.status_code == 200
+    create_agreement(app.state.engine, partner_org="Test org", purpose="monthly situation report",
+                     datasets=[f"operation:{OPERATION}"], expires_on=date.today() + timedelta(days=30))
+    assert client.get(f"{URL}/export", params={"format": "csv", "level": 1}, headers=h).status_code == 200
+
+
+def test_export_csv_matches_json_and_hxl_has_tags(client, store):
+    h = bearer(store, "admin")
     csv = client.get(f"{URL}/export", params={"format": "csv", "level": 1, "round": 2}, headers=h)
     assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
     frame = pl.read_csv(io.BytesIO(csv.content))

@@ -18,6 +18,26 @@ from mobtrack.web.services.principal import Principal
 router = APIRouter(tags=["exports"])
 
 
+def dataset_of(operation: str) -> str:
+    """How an operation's figures are named in data-sharing agreements (`operation:*` covers all)."""
+    return f"operation:{operation}"
+
+
+def require_agreement(request: Request, user: Principal, operation: str) -> None:
+    """Raw (restricted) figures leave as a file only under an active agreement of the caller's
+    organisation (issue 4, item 5); admins manage the data and are exempt."""
+    if user.role == "admin":
+        return
+    from mobtrack.protect.agreements import active_agreement
+    from mobtrack.protect.classes import Sensitivity
+
+    if active_agreement(request.app.state.engine, user.organisation, dataset_of(operation),
+                        Sensitivity.RESTRICTED) is None:
+        raise ApiError(403, f"downloading raw figures of {operation!r} needs an active data-sharing agreement "
+                            f"for {user.organisation!r} naming {dataset_of(operation)!r}; download the "
+                            "protected figures (protected=true) instead")
+
+
 @router.get("/operations/{operation}/export")
 def export_table(request: Request, operation: str,
                  format: str = Query("csv", description=", ".join(FORMATS)),
@@ -30,6 +50,8 @@ def export_table(request: Request, operation: str,
     if format not in FORMATS:
         raise ApiError(400, f"unknown format {format!r}; one of {', '.join(FORMATS)}")
     view = view_for(request, conn, user, operation, protected, purpose, f"export/{table}")
+    if view.unprotected:
+        require_agreement(request, user, view.operation)
     if table == "figures":
         frame, _ = service.figures(conn, view, level, group, unit, round, latest, assessment_type, disaggregation)
     elif table == "series":
