@@ -105,3 +105,15 @@ def test_aggregate_counts_as_observed_only_when_every_started_child_reported(pan
     assert obs[north].tolist() == [True, True, False]
     assert obs[south].tolist() == [True, True, True]
     assert obs[0].tolist() == [True, True, False]
+
+
+def test_intervals_contain_the_point_and_open_up_when_history_is_short():
+    from mobtrack.foresight.conformal import interval_offsets
+
+    growing = np.full((2, 3, 1), 2.0)  # every backtest error positive, only 6 of them
+    offs = interval_offsets(growing)
+    assert offs[80][0, 0] <= 0.0  # the point stays inside
+    assert offs[95][0, 1] == np.inf  # 6 errors cannot bound a 95% interval
+    many = np.random.default_rng(0).normal(size=(10, 10, 1))
+    lo, hi = interval_offsets(many)[95][0]
+    assert -3 < lo < -1.5 and 1.5 < hi < 3

@@ -30,12 +30,14 @@ def series_scale(values: np.ndarray, window: int = 24) -> np.ndarray:
 
 
 def _quantile(z: np.ndarray, q: float, upper: bool) -> float:
+    """Conformal quantile; infinite when n errors are too few to bound the level (e.g. n < 39
+    for the upper end of a 95% interval): a short history gets an honest open interval."""
     n = z.size
     if upper:
-        k = min(math.ceil((n + 1) * q), n)
-    else:
-        k = max(math.floor((n + 1) * q), 1)
-    return float(np.sort(z)[k - 1])
+        k = math.ceil((n + 1) * q)
+        return float(np.sort(z)[k - 1]) if k <= n else math.inf
+    k = math.floor((n + 1) * q)
+    return float(np.sort(z)[k - 1]) if k >= 1 else -math.inf
 
 
 def interval_offsets(z: np.ndarray, levels: tuple[int, ...] = LEVELS) -> dict[int, np.ndarray]:
@@ -56,6 +58,10 @@ def interval_offsets(z: np.ndarray, levels: tuple[int, ...] = LEVELS) -> dict[in
             if pool.size == 0:
                 offs[h] = (-np.inf, np.inf)  # no backtest yet: say so with an unbounded interval
                 continue
-            offs[h] = (_quantile(pool, alpha / 2, upper=False), _quantile(pool, 1 - alpha / 2, upper=True))
+            # The interval always contains the point forecast: when every backtest error had
+            # the same sign (a camp that kept growing) the raw quantiles would exclude it.
+            lo = min(_quantile(pool, alpha / 2, upper=False), 0.0)
+            hi = max(_quantile(pool, 1 - alpha / 2, upper=True), 0.0)
+            offs[h] = (lo, hi)
         out[level] = offs
     return out
