@@ -180,7 +180,7 @@ def is_placeholder(placeholders: list[str]) -> pl.Expr:
 
 
 def is_negative(placeholders: list[str]) -> pl.Expr:
-    raw_neg = pl.col("value").is_null() & (_raw_number() < 0) & ~is_placeholder(placeholders)
+    raw_neg = pl.col("value").is_null() & _raw_number().is_finite() & (_raw_number() < 0) & ~is_placeholder(placeholders)
     return (pl.col("value") < 0) | raw_neg
 
 
