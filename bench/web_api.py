@@ -66,6 +66,23 @@ def prepare(db: str) -> dict:
         return {"token": accounts.create_token(conn, made.id, "bench")}
 
 
+def middle_published_round(db: str, operation: str) -> int:
+    """A round the public can see (rounds dated in the future stay blocked by the date rule)."""
+    from sqlalchemy import select
+
+    from mobtrack.store.db import get_engine
+    from mobtrack.store.schema import operation as operation_table
+    from mobtrack.store.schema import round_
+
+    with get_engine(db).connect() as conn:
+        numbers = sorted(conn.execute(select(round_.c.number).join(
+            operation_table, operation_table.c.id == round_.c.operation_id).where(
+            operation_table.c.name == operation, round_.c.status == "published")).scalars())
+    if not numbers:
+        raise SystemExit(f"no published round of {operation}")
+    return numbers[len(numbers) // 2]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -175,7 +192,8 @@ def main() -> None:
     else:
         db, total = build_store(args, folder)
     extra = prepare(db)
-    operation, number, level = f"Synthetic operation {COUNTRIES[0]}", max(args.rounds // 2, 1), 2
+    operation, level = f"Synthetic operation {COUNTRIES[0]}", 2
+    number = middle_published_round(db, operation)
     port = free_port()
     server = start_server(db, port, args.workers)
     base = f"http://127.0.0.1:{port}"
