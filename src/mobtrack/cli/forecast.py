@@ -1,8 +1,8 @@
 """`mobtrack forecast backtest|predict`: forecasts with honest intervals from a long CSV.
 
 Both commands write `series_id, cutoff, date, model, point, lo80, hi80, lo95, hi95`.
-The store-backed variant (`--country ISO3 --level N`) plugs in by passing the frame returned
-by `mobtrack.analytics.series(...)` to the same engine functions.
+`predict --country ISO3 --level N` forecasts the store's figures: the frame returned by
+`mobtrack.analytics.series(...)` goes to the same engine.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mobtrack.cli._common import JsonOption, console, fail, print_json
+from mobtrack.cli._common import DbOption, JsonOption, console, fail, print_json
 
 forecast_app = typer.Typer(help="Forecast displacement series, backtested against naive baselines.", no_args_is_help=True)
 
@@ -64,24 +65,58 @@ def _check_options(freq: str, kind: str, models: str | None) -> dict:
     return {"models": names}
 
 
+def _store_series(db: str | None, country: str, level: int, operation: str | None, group: str, unit: str):
+    """The stored figures of each place at `level`, one series per operation and place (`operation/pcode`),
+    dated by the rounds' reporting dates: stocks, so kind is `stock`."""
+    from mobtrack.analytics import RoundFilter, series
+    from mobtrack.store.db import ensure_schema
+
+    with ensure_schema(db).connect() as conn:
+        frame = series(conn, RoundFilter(country_iso3=country, operation=operation), level, group, unit)
+    frame = frame.filter(pl.col("value").is_not_null() & pl.col("date").is_not_null())
+    if frame.is_empty():
+        fail(f"no stored figures for {country.upper()} at level {level}"
+             + (f" in operation {operation!r}" if operation else ""))
+    return frame.select("series_id", "date", pl.col("value").cast(pl.Float64))
+
+
 @forecast_app.command("predict")
 def predict_cmd(
-    input_csv: InputArg,
     freq: FreqOpt,
     horizon: HorizonOpt,
     output: OutputOpt,
+    input_csv: Annotated[Path | None, typer.Argument(help="Long CSV: series_id, date, value (+ hierarchy "
+                                                      "columns); or use --country/--level to read the store.")] = None,
     hierarchy: HierOpt = None,
     kind: KindOpt = "flow",
     models: ModelsOpt = None,
+    country: Annotated[str | None, typer.Option("--country", help="Forecast the store's figures of this country.")]
+    = None,
+    level: Annotated[int, typer.Option("--level", help="Admin level of the stored figures.")] = 1,
+    operation: Annotated[str | None, typer.Option("--operation", help="Only this operation.")] = None,
+    group: Annotated[str, typer.Option("--group", help="Population group of the stored figures.")] = "idps",
+    unit: Annotated[str, typer.Option("--unit", help="individuals or households.")] = "individuals",
+    db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Forecast HORIZON periods past the last observation of every series (and hierarchy level)."""
+    """Forecast HORIZON periods past the last observation of every series (and hierarchy level).
+
+    Example: mobtrack forecast predict arrivals.csv --freq M --horizon 3 --output pred.csv
+    Example: mobtrack forecast predict --country SOM --level 1 --freq M --horizon 3 --output pred.csv
+    """
     from mobtrack.foresight import ForesightInputError, predict, read_long_csv
 
+    if (input_csv is None) == (country is None):
+        fail("give either INPUT.csv or --country (with --level) to forecast stored figures", code=2)
+    if country is not None:
+        kind = "stock"  # stored figures are stocks: people present at each round
     extra = _check_options(freq, kind, models)
     hier = _split(hierarchy)
+    if country is not None and hier:
+        fail("--hierarchy applies to CSV input; stored figures are forecast per place", code=2)
     try:
-        data = read_long_csv(input_csv, hier)
+        data = (read_long_csv(input_csv, hier) if input_csv is not None
+                else _store_series(db, country, level, operation, group, unit))
         with console.status("forecasting…"):
             pred = predict(data, freq, horizon, hierarchy=hier, kind=kind, **extra)
     except ForesightInputError as exc:
