@@ -24,10 +24,10 @@ from mobtrack.store.schema import boundary_version, location, match_review
 
 def generated_code(parent: str | None, name: str) -> str:
     """A stable code for a place the source names but does not code: PARENT~namekey."""
-    key = name_key(name) or hashlib.sha1(name.encode()).hexdigest()[:12]  # noqa: S324 - an identifier, not security
+    key = name_key(name) or hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:12]
     code = f"{parent or ''}~{key}"
     if len(code) > 64:
-        code = f"{parent or ''}~{hashlib.sha1(key.encode()).hexdigest()[:16]}"  # noqa: S324
+        code = f"{parent or ''}~{hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]}"
     return code
 
 

@@ -154,7 +154,7 @@ class RowRule(_Rule):
         cols.append(pl.lit(self.column).alias("column") if self.column else pl.col("source_column").alias("column"))
         if self.value:
             cols.append(pl.col(self.value).cast(pl.String).alias("value"))
-        cols += self.extra(ctx)
+        cols += self.extra(ctx)  # nosec B610
         cols += [c for c in round_id(rows) if c.meta.output_name() not in {e.meta.output_name() for e in cols}]
         taken = {e.meta.output_name() for e in cols}
         cols += [pl.col(n) for n in template_fields(self.message) if n in rows.columns and n not in taken]
