@@ -38,11 +38,15 @@ def figures(conn: Connection, where: RoundFilter, level: int, group: str | None 
             pl.col("admin_level").alias("level"),
         ).select(FIGURE_COLUMNS))
     if not out:
-        return pl.DataFrame(schema={"pcode": pl.String, "name": pl.String, "level": pl.Int8, "value": pl.Int64,
-                                    "population_group": pl.String, "unit": pl.String, "operation": pl.String,
-                                    "assessment_type": pl.String, "round": pl.Int64, "reporting_date": pl.Date,
-                                    "source_value": pl.Int64, "missing": pl.Int32})
+        return empty_figures()
     return pl.concat(out).sort(["operation", "assessment_type", "round", "pcode"])
+
+
+def empty_figures() -> pl.DataFrame:
+    return pl.DataFrame(schema={"pcode": pl.String, "name": pl.String, "level": pl.Int8, "value": pl.Int64,
+                                "population_group": pl.String, "unit": pl.String, "operation": pl.String,
+                                "assessment_type": pl.String, "round": pl.Int64, "reporting_date": pl.Date,
+                                "source_value": pl.Int64, "missing": pl.Int32})
 
 
 def disagreements(frame: pl.DataFrame) -> pl.DataFrame:

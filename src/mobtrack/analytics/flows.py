@@ -21,7 +21,7 @@ from datetime import date
 import polars as pl
 from sqlalchemy import Connection
 
-from mobtrack.analytics.figures import figures
+from mobtrack.analytics.figures import empty_figures, figures
 from mobtrack.analytics.rounds import RoundFilter, current_rounds
 from mobtrack.stats.od import OD_COLUMNS, ODError, ODQuery, register_od_source
 from mobtrack.store.places import hierarchy
@@ -246,7 +246,7 @@ def _idp_figures(conn: Connection, iso3: str, latest: bool) -> pl.DataFrame:
               for t in sorted(types) if t not in FLOW_TYPES]
     frames = [f for f in frames if f.height]
     if not frames:
-        return figures(conn, RoundFilter(country_iso3="\0"), 0)  # the empty frame, with its schema
+        return empty_figures()
     return pl.concat(frames).filter(pl.col("value").is_not_null())
 
 
