@@ -39,6 +39,8 @@ class CategorySpellingVariants(RoundRule):
         for col in self.setting(ctx, "spelling_columns"):
             if col not in records.columns or records.schema[col] != pl.String:
                 continue
+            if records[col].null_count() == records.height:  # cheap: most columns are empty in most rounds
+                continue
             stats = (
                 records.lazy().filter(pl.col(col).is_not_null()).with_row_index("_order")
                 .group_by(col).agg(pl.len().alias("count"), pl.col("source_sheet").sort_by("_order").first(),
