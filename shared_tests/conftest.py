@@ -14,7 +14,6 @@ import pytest
 # The same database fixtures as tests/ (SQLite, or PostgreSQL when MOBTRACK_TEST_DATABASE_URL says so).
 from tests.conftest import db_url, engine, module_db_url  # noqa: F401
 
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
