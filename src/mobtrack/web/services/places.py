@@ -6,18 +6,17 @@ topology kept), so a phone on 2G gets an admin2 map of a country in tens of kilo
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from shapely import wkb
 from shapely.geometry import mapping
 from sqlalchemy import Connection, select
 
 from mobtrack.store.schema import location
 from mobtrack.web.errors import ApiError
+from mobtrack.web.services.cache import LRU
 
 TOLERANCE = {"full": 0.0, "medium": 0.005, "low": 0.02}
 COORDINATE_DECIMALS = {"full": 6, "medium": 4, "low": 3}
-_CACHE: OrderedDict[tuple, dict] = OrderedDict()
+_CACHE: LRU[dict] = LRU(32)
 
 
 def _round(coords, digits: int):
@@ -37,8 +36,11 @@ def geojson(conn: Connection, country_iso3: str, level: int, simplify: str = "me
         raise ApiError(400, f"simplify must be one of {', '.join(TOLERANCE)}")
     key = (str(conn.engine.url), country_iso3.upper(), level, simplify, tuple(pcodes or ()), site_decimals,
            conn.execute(select(location.c.id).order_by(location.c.id.desc()).limit(1)).scalar())
-    if key in _CACHE:
-        return _CACHE[key]
+    return _CACHE.get(key, lambda: _feature_collection(conn, country_iso3, level, simplify, pcodes, site_decimals))
+
+
+def _feature_collection(conn: Connection, country_iso3: str, level: int, simplify: str, pcodes: list[str] | None,
+                        site_decimals: int) -> dict:
     query = (select(location.c.pcode, location.c.name, location.c.names, location.c.admin_level,
                     location.c.parent_pcode, location.c.kind, location.c.latitude, location.c.longitude,
                     location.c.geometry)
@@ -63,8 +65,4 @@ def geojson(conn: Connection, country_iso3: str, level: int, simplify: str = "me
                          "properties": {"pcode": r["pcode"], "name": r["name"], "names": r["names"] or {},
                                         "level": r["admin_level"], "parent_pcode": r["parent_pcode"],
                                         "kind": r["kind"]}})
-    out = {"type": "FeatureCollection", "features": features}
-    _CACHE[key] = out
-    while len(_CACHE) > 32:
-        _CACHE.popitem(last=False)
-    return out
+    return {"type": "FeatureCollection", "features": features}

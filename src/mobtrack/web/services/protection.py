@@ -12,20 +12,18 @@ is computed once and served many times.
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from collections.abc import Callable
-from threading import Lock
 
 import polars as pl
 
 from mobtrack.protect.cube import SpecError, TableSpec
 from mobtrack.protect.gate import NotPublic, public_table
 from mobtrack.web.errors import ApiError
+from mobtrack.web.services.cache import LRU
 
 GAP = "~"  # prefix of stand-in units for levels a branch skips (never shown)
-_CACHE: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
-_LOCK = Lock()
 CACHE_SIZE = 128
+_CACHE: LRU[pl.DataFrame] = LRU(CACHE_SIZE)
 
 
 def threshold() -> int:
@@ -33,16 +31,7 @@ def threshold() -> int:
 
 
 def _cached(key: tuple, compute) -> pl.DataFrame:
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    value = compute()
-    with _LOCK:
-        _CACHE[key] = value
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return value
+    return _CACHE.get(key, compute)
 
 
 def _ancestors(rows: pl.DataFrame, places: pl.DataFrame, levels: list[int]) -> pl.DataFrame:
