@@ -82,6 +82,22 @@ def _round_totals(figures: pl.DataFrame | None, assessment_type: str, number: in
                       .alias("round_number"), "population_group", "unit", pl.col("value").cast(pl.Int64))
 
 
+def _same_as(previous, stored: pl.DataFrame, digest: str, observations: pl.DataFrame,
+             meta: rounds.RoundMeta) -> bool:
+    """Whether the round's new content equals its current version (`stored` are that version's observations)."""
+    if previous.content_hash == digest:
+        return True
+    if (previous.reporting_date, previous.period_start, previous.period_end) != (
+            meta.reporting_date, meta.period_start, meta.period_end):
+        return False
+    # Row hashes can change with a Polars upgrade; the stored content is the truth.
+    if stored.height != observations.height:
+        return False
+    columns = [c for c in observations.columns if not c.startswith("source_")]
+    return stored.select(columns).sort(columns, nulls_last=True).equals(
+        observations.select(columns).sort(columns, nulls_last=True))
+
+
 class _RoundReappeared(Exception):
     """A round came back after it was finalised: the file is not grouped by round (see import_file)."""
 
@@ -238,42 +254,28 @@ class _Importer:
         round_issues = check_round(frame, self.ctx)
         observations = _settle_duplicates(frame.with_columns(pl.lit(self.file_id, dtype=pl.Int64)
                                                              .alias("source_file_id"))).select(OBSERVATION_COLUMNS)
-        if previous is not None:
-            observations = _merge_levels(rounds.read_observations(self.conn, previous.id), observations)
+        stored = None if previous is None else rounds.read_observations(self.conn, previous.id)
+        if stored is not None:
+            observations = _merge_levels(stored, observations)
         digest = rounds.content_hash(observations, meta)
         outcome = RoundOutcome(operation_name, assessment_type, int(number),
                                reporting_date.isoformat() if reporting_date else None, "unchanged", observations.height)
         self.result.issues.extend(round_issues)
         round_issues = self.row_issues.pop(key, []) + round_issues
         self.result.rounds.append(outcome)
-        if previous is not None and self._same_as(previous, digest, observations, meta):
+        if previous is not None and _same_as(previous, stored, digest, observations, meta):
             outcome.version, outcome.version_id = previous.version, previous.id
             return
         figures = rollup(observations, hierarchy(self.conn, country))
         self.last_figures[(op_id, assessment_type)] = (int(number), figures)
-        vid = rounds.write_version(self.conn, rid, self.file_id, observations, figures, meta, digest)
+        vid, version = rounds.write_version(self.conn, rid, self.file_id, observations, figures, meta, digest)
         if operation_name in self.totals:
             stored = self.totals[operation_name].filter(
                 (pl.col("assessment_type") != assessment_type) | (pl.col("round_number") != int(number)))
             self.totals[operation_name] = pl.concat([stored, _round_totals(figures, assessment_type, int(number))])
-        outcome.status, outcome.version = "imported", (previous.version + 1 if previous else 1)
-        outcome.version_id = vid
+        outcome.status, outcome.version, outcome.version_id = "imported", version, vid
         self.result.status = "imported"
         self.stored_issues.extend((vid, i) for i in round_issues)
-
-    def _same_as(self, previous, digest: str, observations: pl.DataFrame, meta: rounds.RoundMeta) -> bool:
-        if previous.content_hash == digest:
-            return True
-        if (previous.reporting_date, previous.period_start, previous.period_end) != (
-                meta.reporting_date, meta.period_start, meta.period_end):
-            return False
-        # Row hashes can change with a Polars upgrade; the stored content is the truth.
-        if previous.observations != observations.height:
-            return False
-        stored = rounds.read_observations(self.conn, previous.id)
-        columns = [c for c in observations.columns if not c.startswith("source_")]
-        return stored.select(columns).sort(columns, nulls_last=True).equals(
-            observations.select(columns).sort(columns, nulls_last=True))
 
     def _previous_figures(self, op_id: int, assessment_type: str, number: int) -> pl.DataFrame | None:
         last = self.last_figures.get((op_id, assessment_type))

@@ -57,7 +57,7 @@ def reresolve(conn: Connection, country_iso3: str) -> list[dict]:
         if digest == version["content_hash"]:
             continue
         figures = rollup(observations, hierarchy(conn, country_iso3))
-        vid = rounds.write_version(conn, version["rid"], version["source_file_id"], observations, figures, meta, digest)
+        vid, _ = rounds.write_version(conn, version["rid"], version["source_file_id"], observations, figures, meta, digest)
         _carry_issues(conn, version["id"], vid, resolution.issues, version["source_file_id"])
         status = mark_validated(conn, vid)
         changed.append({"operation": version["operation"], "round_version": vid, "status": status,

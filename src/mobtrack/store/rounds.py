@@ -70,8 +70,9 @@ def current_version(conn: Connection, rid: int):
 
 
 def write_version(conn: Connection, rid: int, source_file_id: int, observations: pl.DataFrame,
-                  figures: pl.DataFrame, meta: RoundMeta, digest: str) -> int:
-    """Store a new version of a round and make it current; the previous version stays readable."""
+                  figures: pl.DataFrame, meta: RoundMeta, digest: str) -> tuple[int, int]:
+    """Store a new version of a round and make it current; the previous version stays readable.
+    Returns the version's id and number."""
     previous = current_version(conn, rid)
     number = conn.execute(select(func.coalesce(func.max(round_version.c.version), 0)).where(
         round_version.c.round_id == rid)).scalar_one() + 1
@@ -94,7 +95,7 @@ def write_version(conn: Connection, rid: int, source_file_id: int, observations:
     # A corrected file puts a published round back to draft: it must be validated and published again.
     conn.execute(update(round_).where(round_.c.id == rid).values(current_version_id=vid, status="draft",
                                                                   published_at=None))
-    return vid
+    return vid, number
 
 
 def read_blocks(conn: Connection, version_id: int, kind: str, columns: list[str] | None = None) -> pl.DataFrame:
