@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -66,18 +65,17 @@ def _check_options(freq: str, kind: str, models: str | None) -> dict:
 
 
 def _store_series(db: str | None, country: str, level: int, operation: str | None, group: str, unit: str):
-    """The stored figures of each place at `level`, one series per operation and place (`operation/pcode`),
-    dated by the rounds' reporting dates: stocks, so kind is `stock`."""
-    from mobtrack.analytics import RoundFilter, series
+    """The stored figures of each place at `level` (mobtrack.foresight.places.store_series)."""
+    from mobtrack.analytics import RoundFilter
+    from mobtrack.foresight.places import store_series
     from mobtrack.store.db import ensure_schema
 
     with ensure_schema(db).connect() as conn:
-        frame = series(conn, RoundFilter(country_iso3=country, operation=operation), level, group, unit)
-    frame = frame.filter(pl.col("value").is_not_null() & pl.col("date").is_not_null())
+        frame = store_series(conn, RoundFilter(country_iso3=country, operation=operation), level, group, unit)
     if frame.is_empty():
         fail(f"no stored figures for {country.upper()} at level {level}"
              + (f" in operation {operation!r}" if operation else ""))
-    return frame.select("series_id", "date", pl.col("value").cast(pl.Float64))
+    return frame
 
 
 @forecast_app.command("predict")
@@ -109,7 +107,9 @@ def predict_cmd(
     if (input_csv is None) == (country is None):
         fail("give either INPUT.csv or --country (with --level) to forecast stored figures", code=2)
     if country is not None:
-        kind = "stock"  # stored figures are stocks: people present at each round
+        from mobtrack.foresight.places import KIND
+
+        kind = KIND  # stored figures are stocks: people present at each round
     extra = _check_options(freq, kind, models)
     hier = _split(hierarchy)
     if country is not None and hier:

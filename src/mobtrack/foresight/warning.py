@@ -14,13 +14,20 @@ import polars as pl
 from mobtrack.foresight.engine import CutoffResult
 
 
-def exceedance(result: CutoffResult, thresholds: dict[str, float] | float, k: int) -> pl.DataFrame:
-    """`series_id, cutoff, threshold, k, probability` for every node with a threshold."""
+def exceedance(result: CutoffResult, thresholds: dict[str, float] | float, k: int,
+               partial: bool = False) -> pl.DataFrame:
+    """`series_id, cutoff, threshold, k, probability` for every node with a threshold.
+
+    `partial`: also use error paths with unreported steps, crossing tested on their reported steps
+    only. For stocks reported less often than the grid (a round every two months on a monthly grid)
+    no path is complete; the event is then "a reported figure exceeds the threshold", which is
+    also how a backtest can score it.
+    """
     horizon = result.point.shape[1]
     if not 1 <= k <= horizon:
         raise ValueError(f"k must be between 1 and the forecast horizon ({horizon})")
     paths = result.errors[:, :, :k].reshape(-1, k)
-    paths = paths[np.isfinite(paths).all(axis=1)]
+    paths = paths[np.isfinite(paths).any(axis=1) if partial else np.isfinite(paths).all(axis=1)]
     if isinstance(thresholds, int | float):
         thr = np.full(len(result.node_ids), float(thresholds))
     else:
@@ -29,7 +36,7 @@ def exceedance(result: CutoffResult, thresholds: dict[str, float] | float, k: in
     if paths.size:
         # (n_nodes, n_paths, k): each place's forecast path plus every rescaled error path.
         sims = np.clip(result.point[:, None, :k] + paths[None] * result.scale[:, None, None], 0.0, None)
-        probs = (sims.max(axis=2) > thr[:, None]).mean(axis=1)
+        probs = (np.nan_to_num(sims, nan=-np.inf).max(axis=2) > thr[:, None]).mean(axis=1)
     cutoff = result.frame["cutoff"][0]
     return pl.DataFrame(
         {
