@@ -25,6 +25,8 @@ REQUIREMENTS = {
     ("GET", "/api/v1/operations/{operation}/figures"): PUBLIC,
     ("GET", "/api/v1/operations/{operation}/series"): PUBLIC,
     ("GET", "/api/v1/operations/{operation}/changes"): PUBLIC,
+    ("GET", "/api/v1/operations/{operation}/forecasts"): PUBLIC,
+    ("GET", "/api/v1/operations/{operation}/warnings"): PUBLIC,
     ("GET", "/api/v1/locations/{country}"): PUBLIC,
     ("GET", "/api/v1/operations/{operation}/issues"): READ_QUALITY,
     ("GET", "/api/v1/operations/{operation}/quality"): READ_QUALITY,
@@ -102,7 +104,7 @@ def test_authorization(client, store, method, path, who):
         return
     if need == PUBLIC:
         assert r.status_code not in (401, 403), r.text
-        if who == "outsider" and path.endswith("/figures"):
+        if who == "outsider" and path.endswith(("/figures", "/forecasts", "/warnings")):
             assert r.json()["protected"] is True  # another operation's manager is the public here
         return
     if who == "anonymous":
