@@ -54,8 +54,14 @@ def flow_records(conn: Connection, country: str | None = None, date_from: date |
 
     `country` is the country of the points (the round's country); `period` is the round's month
     (YYYY-MM). Breakdowns (survey sex x age) are left out: they re-count the same people."""
+    return records_of(conn, _rounds(conn, country, types, date_from, date_to))
+
+
+def records_of(conn: Connection, rounds: pl.DataFrame) -> pl.DataFrame:
+    """`flow_records` of given rounds (rows of `current_rounds`: version_id, country_iso3, operation,
+    assessment_type, round, reporting_date), e.g. only those a web visitor may see."""
     out, places = [], {}
-    for r in _rounds(conn, country, types, date_from, date_to).iter_rows(named=True):
+    for r in rounds.iter_rows(named=True):
         obs = read_observations(conn, r["version_id"], FLOW_COLUMNS).filter(pl.col("role") == "part")
         if obs.is_empty():
             continue
@@ -140,15 +146,24 @@ def fm_od(conn: Connection, q: ODQuery) -> pl.DataFrame:
     if flows.is_empty():
         raise ODError("no flow-monitoring rounds in the store for this selection; import a DTM flow-monitoring file")
     if q.level == "1":
-        flows = flows.filter(pl.col("origin_admin1").is_not_null() | pl.col("destination_admin1").is_not_null())
+        flows = at_admin1(flows)
         if flows.is_empty():
             raise ODError("these flow-monitoring rounds name countries only (counts); use --level country")
-        flows = flows.with_columns(
-            pl.concat_str(pl.col("origin").fill_null("?"), pl.lit(":"), pl.col("origin_admin1").fill_null("?"))
-            .alias("origin"),
-            pl.concat_str(pl.col("destination").fill_null("?"), pl.lit(":"),
-                          pl.col("destination_admin1").fill_null("?")).alias("destination"))
-    return _finish(flows, q, "dtm-flow-monitoring", _period_label(flows["period"]))
+    return _finish(flows, q, FM_SOURCE, _period_label(flows["period"]))
+
+
+FM_SOURCE = "dtm-flow-monitoring"
+
+
+def at_admin1(flows: pl.DataFrame) -> pl.DataFrame:
+    """Survey corridors keyed `ISO3:admin1 name` (rows that name no admin1 on either side are left out).
+    Shared with the web's protected matrix, so both key corridors the same way."""
+    flows = flows.filter(pl.col("origin_admin1").is_not_null() | pl.col("destination_admin1").is_not_null())
+    return flows.with_columns(
+        pl.concat_str(pl.col("origin").fill_null("?"), pl.lit(":"), pl.col("origin_admin1").fill_null("?"))
+        .alias("origin"),
+        pl.concat_str(pl.col("destination").fill_null("?"), pl.lit(":"),
+                      pl.col("destination_admin1").fill_null("?")).alias("destination"))
 
 
 # --- IDP origins (DTM baseline / API v3) -------------------------------------------------------
@@ -189,10 +204,11 @@ def dtm_od(conn: Connection, q: ODQuery) -> pl.DataFrame:
     rounds = rounds.sort(["operation", "reporting_date", "round"]).group_by("operation", maintain_order=True).last()
     parts, dates = [], []
     for r in rounds.iter_rows(named=True):
-        obs = read_observations(conn, r["version_id"], ["location_id", "role", "population_group", "origin_pcode",
-                                                        "origin_name", "value"])
+        obs = read_observations(conn, r["version_id"], ["location_id", "role", "population_group", "unit",
+                                                        "origin_pcode", "origin_name", "value"])
+        # People only: a round that also gives households must not add them to individuals.
         obs = obs.filter(pl.col("origin_pcode").is_not_null() & (pl.col("role") != "breakdown")
-                         & (pl.col("population_group") == "idps"))
+                         & (pl.col("population_group") == "idps") & (pl.col("unit") == "individuals"))
         if obs.is_empty():
             continue
         iso3 = r["country_iso3"]

@@ -112,6 +112,16 @@ def protect_table(key: tuple, load: Callable[[], tuple[pl.DataFrame, pl.DataFram
     return _cached(("table", *key, tuple(dimensions), threshold()), compute)
 
 
+def protect_cells(key: tuple, load: Callable[[], tuple[pl.DataFrame, TableSpec]]) -> pl.DataFrame:
+    """A linked table other than an operation's figures (e.g. flow corridors), through the same gate and
+    cache. `key` must name every round version the table is built from; `load()` returns the leaf rows
+    and their TableSpec. Returns the gate's table with margins (`level` 1 = the first hierarchy column)."""
+    def compute() -> pl.DataFrame:
+        frame, spec = load()
+        return _run(frame, spec) if frame.height else pl.DataFrame()
+    return _cached(("cells", *key, threshold()), compute)
+
+
 V3_DIMENSIONS = ["reason", "origin", "sex"]
 
 
