@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter
 
-from mobtrack.web.api import account, exports, figures, flows, forecasts, imports, locations, operations, quality
+from mobtrack.web.api import (
+    account,
+    exports,
+    figures,
+    flows,
+    forecasts,
+    imports,
+    locations,
+    operations,
+    quality,
+)
 
 router = APIRouter(prefix="/api/v1")
 for module in (operations, figures, forecasts, flows, locations, quality, imports, exports, account):
