@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from mobtrack.protect.classes import personal_kind
@@ -54,42 +55,119 @@ def record(
     origin: str | None = None,
     details: dict | None = None,
 ) -> dict:
-    """Append one entry and return it (with its hash)."""
+    """Append one entry in a short transaction of its own and return it (with its hash)."""
     if not actor or not action or not target:
         raise ValueError("an audit entry needs actor, action and target")
     entry = {"at": now_iso(), "actor": actor, "organisation": organisation, "action": action, "target": target,
              "purpose": purpose, "origin": origin, "details": _check_details(details)}
-    for _attempt in range(20):
-        try:
-            with engine.begin() as conn:
-                return _append(conn, entry)
-        except IntegrityError:  # another writer took the same tail: chain onto theirs instead
-            continue
-    raise RuntimeError("could not append to the audit log after 20 attempts (heavy contention?)")
+    return append_alone(engine, entry)
+
+
+# The chain is serial by nature: each entry names the one before it, so appenders take turns on a
+# lock instead of racing for the tail and retrying. Between processes that lock is the database's
+# (_hold_tail). Within a process, entries recorded alone are written by group commit: whoever holds
+# _CHAIN writes every entry waiting in _PENDING in one transaction, so twenty concurrent readers cost
+# one or two commits (on PostgreSQL each commit waits for a WAL flush, milliseconds on a busy disk,
+# and the tail stays locked until it is done), not twenty in a row.
+_CHAIN = threading.Lock()
+_QUEUE = threading.Lock()  # guards _PENDING only, never held while waiting for anything else
+_PENDING: dict[str, list[_Slot]] = {}
+
+# Key of the PostgreSQL advisory lock that guards the chain's tail (any fixed 64-bit number will do,
+# as long as every writer uses the same one): b"mtaudit" as an integer.
+TAIL_LOCK_KEY = int.from_bytes(b"mtaudit", "big")
+
+
+@dataclass
+class _Slot:
+    entry: dict
+    row: dict | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+def append_alone(bind: Engine | Connection, entry: dict) -> dict:
+    """Append in a transaction of its own, committed before this returns; for records that go with no
+    change of their own (reads, CLI actions).
+
+    `bind` is an engine, or a connection with no transaction open (a request's, after its commit):
+    reusing the request's connection matters, because requests that each held one pooled connection
+    while waiting for a second could exhaust the pool together and wait forever. The entry is queued;
+    the thread that gets _CHAIN writes the whole queue and commits, and the others find theirs done.
+    """
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:  # checked out before the lock: the lock's holder never waits for the pool
+            return append_alone(conn, entry)
+    if bind.in_transaction():
+        raise RuntimeError("append_alone needs a connection without an open transaction (commit first)")
+    key = str(bind.engine.url)
+    slot = _Slot(entry)
+    with _QUEUE:
+        _PENDING.setdefault(key, []).append(slot)
+    with _CHAIN:
+        # Not done yet means no holder of _CHAIN took it from the queue: it is ours to write, with
+        # whatever else is waiting (a holder marks its whole batch done before it lets go).
+        if not slot.done:
+            with _QUEUE:
+                batch = _PENDING.pop(key)
+            _write_batch(bind, batch)
+    if slot.error is not None:
+        raise RuntimeError(f"the audit entry could not be recorded: {slot.error}") from slot.error
+    return slot.row
+
+
+def _write_batch(conn: Connection, batch: list[_Slot]) -> None:
+    try:
+        rows = _chain(conn, [s.entry for s in batch])
+        conn.commit()
+    except BaseException as exc:
+        conn.rollback()
+        for s in batch:
+            s.error, s.done = exc, True
+        return
+    for s, row in zip(batch, rows, strict=True):
+        s.row, s.done = row, True
 
 
 def append_in(conn: Connection, entry: dict) -> dict:
-    """Append inside the caller's transaction (so the entry commits or rolls back with the change it
-    records). A savepoint lets a writer that lost the race for the tail retry on the new tail.
-    Not on SQLite: there writers are serialised anyway, and the pysqlite driver turns the release of
-    an outermost SAVEPOINT into a COMMIT, which would commit the entry without the caller's change."""
-    if conn.dialect.name == "sqlite":
-        return _append(conn, entry)
-    for _attempt in range(20):
+    """Append inside the caller's transaction, so the entry commits or rolls back with the change it
+    records. The chain's tail stays locked until that transaction ends: append last, just before the
+    commit, or every other appender waits for the rest of the caller's work."""
+    return _chain(conn, [entry])[0]
+
+
+def _chain(conn: Connection, entries: list[dict]) -> list[dict]:
+    """Insert `entries` after the current tail, in order (ids ascend in chain order: verify reads by id)."""
+    _hold_tail(conn)
+    prev = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar() or GENESIS
+    rows = []
+    for entry in entries:
+        row = {**entry, "prev_hash": prev, "hash": _digest(prev, entry)}
         try:
-            with conn.begin_nested():
-                return _append(conn, entry)
-        except IntegrityError:
-            continue
-    raise RuntimeError("could not append to the audit log after 20 attempts (heavy contention?)")
+            conn.execute(insert(audit_log).values(**row))
+        except IntegrityError as exc:  # unique prev_hash: someone appended without taking the lock
+            raise RuntimeError("the audit chain's tail moved while it was locked; was it written around "
+                               "mobtrack.protect.auditlog?") from exc
+        rows.append(row)
+        prev = row["hash"]
+    return rows
 
 
-def _append(conn: Connection, entry: dict) -> dict:
-    tail = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar()
-    prev = tail or GENESIS
-    row = {**entry, "prev_hash": prev, "hash": _digest(prev, entry)}
-    conn.execute(insert(audit_log).values(**row))
-    return row
+def _hold_tail(conn: Connection) -> None:
+    """Make this transaction the only one that may append until it ends, before the tail is read.
+
+    PostgreSQL: a transaction-scoped advisory lock (released by COMMIT or ROLLBACK); in READ COMMITTED
+    the next statement then sees the tail its previous holder committed. SQLite: the database's write
+    lock, which serialises every writer anyway; it must be held *before* the tail is read, or a writer
+    that commits in between forks the chain. pysqlite opens a (deferred) transaction only before its
+    first INSERT/UPDATE/DELETE, so a connection that has not written yet starts one with BEGIN
+    IMMEDIATE (waiting up to the busy timeout for the lock); one that has written holds the lock.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(TAIL_LOCK_KEY)))
+    elif conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # (another database would rely on the unique prev_hash alone: a race fails instead of forking)
 
 
 def entries(engine: Engine) -> Iterator[dict]:

@@ -121,7 +121,7 @@ def dashboard(request: Request, operation: str, round: int | None = None,
     top = places.filter(pl.col("value").is_not_null()).sort("value", descending=True).head(TOP)
     if view.unprotected:
         audit.record(conn, user, "read-unprotected", target=f"dashboard/{operation}/{kind}/{chosen['round']}",
-                     client=client_of(request))
+                     client=client_of(request), alone=True)
     context = dict(
         view=view, rounds=rounds.to_dicts(), chosen=chosen, level=level, kinds=kinds, kind=kind,
         headline=national.to_dicts()[0] if national.height else None,

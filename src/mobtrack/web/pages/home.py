@@ -51,7 +51,7 @@ def home(request: Request, conn: Connection = Depends(connection), user: Princip
     raw = [v.operation for v in views if v.unprotected]
     if raw:  # national totals without suppression are still a sensitive read: logged like any other
         audit.record(conn, user, "read-unprotected", target="home", client=client_of(request),
-                     details={"operations": raw})
+                     details={"operations": raw}, alone=True)
     return render(request, "home.html", nav="home", operations=items)
 
 

@@ -48,7 +48,7 @@ def location_page(request: Request, operation: str, pcode: str, round: int | Non
                            chosen["round"])
     if view.unprotected:
         audit.record(conn, user, "read-unprotected", target=f"location/{operation}/{pcode}/{chosen['round']}",
-                     client=client_of(request))
+                     client=client_of(request), alone=True)
     current = next((r for r in series if r["round"] == chosen["round"]), None)
     return render(
         request, "location.html", nav="home", view=view, rounds=rounds.to_dicts(), chosen=chosen, kinds=kinds,
