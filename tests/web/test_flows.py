@@ -228,3 +228,12 @@ def test_navigation_links_to_flows(client):
     html = client.get("/flows").text
     assert 'href="/flows" aria-current="page"' in html
     assert len(html.encode()) < 1_000_000
+
+
+def test_operation_pages_link_to_their_flows(client):
+    from urllib.parse import quote
+
+    fm = client.get(f"/dashboard?operation={quote('DTM flow monitoring NGA')}&level=1").text
+    assert 'href="/flows?source=fm&amp;country=NGA"' in fm
+    idps = client.get(f"/dashboard?operation={quote('Somalia BA')}&level=1").text
+    assert 'href="/flows?source=dtm&amp;level=1&amp;country=SOM"' in idps

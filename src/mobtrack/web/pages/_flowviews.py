@@ -30,7 +30,8 @@ from mobtrack.web.pages._svg import _path as path_data  # the same path writer a
 
 MAX_STROKE = 14.0  # px at the largest corridor; widths are proportional to the value (linear)
 MIN_STROKE = 1.0
-PAD = 0.06  # margin around the places, as a share of the map's span
+PAD = 0.1  # margin around the places, as a share of the map's span (room for the labels)
+LABEL_HEIGHT = 17.0  # Sankey: the least vertical room a node's label needs, in viewBox units
 
 
 @dataclass
@@ -170,7 +171,7 @@ def flow_map(corridors: list[dict], located: dict[str, Place], shapes: dict[str,
 
 
 def sankey(corridors: list[dict], names: dict[str, str], width: int = 800, gap: float = 8.0,
-           node_width: float = 14.0, label_room: float = 190.0) -> dict:
+           node_width: float = 14.0, label_room: float = 235.0) -> dict:
     """Origins on the left, destinations on the right, each band as wide as its value; node heights are
     the sums of their shown bands. One scale for the whole diagram (px per person)."""
     shown = [c for c in corridors if c["value"] is not None and c["value"] > 0]
@@ -185,18 +186,20 @@ def sankey(corridors: list[dict], names: dict[str, str], width: int = 800, gap: 
     total = sum(c["value"] for c in shown)
     rows = max(len(left), len(right))
     usable = max(220.0, 24.0 * rows)  # room for the labels of the longer column
-    height = usable + gap * (rows - 1) + 20
     k = usable / total
     x_left, x_right = label_room, width - label_room
 
     def stack(items):
+        # Node heights stay proportional; only the gaps grow so that small nodes' labels do not overlap.
         y, out = 10.0, {}
         for code, value in items:
-            out[code] = {"code": code, "name": names.get(code, code), "value": value, "y": round(y, 2),
-                         "h": round(max(value * k, 1.0), 2)}
-            y += max(value * k, 1.0) + gap
-        return out
-    lnodes, rnodes = stack(left), stack(right)
+            name = names.get(code, code)
+            out[code] = {"code": code, "name": name, "label": name if len(name) <= 24 else name[:23] + "…",
+                         "value": value, "y": round(y, 2), "h": round(max(value * k, 1.0), 2)}
+            y += max(max(value * k, 1.0) + gap, LABEL_HEIGHT)
+        return out, y
+    (lnodes, lend), (rnodes, rend) = stack(left), stack(right)
+    height = max(lend, rend) + 10
     lnext = {c: n["y"] for c, n in lnodes.items()}
     rnext = {c: n["y"] for c, n in rnodes.items()}
     bands = []

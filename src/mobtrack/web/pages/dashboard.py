@@ -51,7 +51,7 @@ def map_view(conn: Connection, view: data.View, level: int, rows: pl.DataFrame) 
         shapes.append({"pcode": shape.pcode, "name": shape.name, "d": shape.path,
                        "value": row["value"] if row else None, "suppressed": bool(row and row["suppressed"]),
                        "fill": svg.colour(row["value"] if row else None, bounds, bool(row and row["suppressed"]))})
-    lower = [0] + [b + 1 for b in bounds[:-1]]
+    lower = [0] + [b + 1 for b in bounds[:-1]] if bounds else []  # no figure at this level: no legend
     offset = len(svg.PALETTE) - len(bounds)
     legend = [{"from": lo, "to": hi, "fill": svg.PALETTE[offset + i]} for i, (lo, hi) in enumerate(zip(lower, bounds, strict=True))]
     return {"shapes": shapes, "height": outline.height, "width": svg.WIDTH, "legend": legend,

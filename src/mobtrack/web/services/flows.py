@@ -93,6 +93,9 @@ def _finish(cells: pl.DataFrame, q: ODQuery, source: str, period: str | None) ->
         cells = cells.filter((pl.col("origin") == c) | (pl.col("destination") == c))
     out = cells.group_by("origin", "destination").agg(pl.col("value").sum().cast(pl.Float64),
                                                        pl.col("suppressed").any())
+    # A protected table lists every category at every place, zeros included: a corridor nobody used is
+    # not a corridor (and `mobtrack od` does not list it either).
+    out = out.filter(pl.col("suppressed") | (pl.col("value") != 0))
     return out.with_columns(
         pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("value")).alias("value"),
         pl.lit(source).alias("source"), pl.lit(period, dtype=pl.String).alias("period"),
