@@ -115,7 +115,8 @@ def main() -> int:
             url, operation = demo_store(Path(tmp))
         client = TestClient(create_app(url, secure_cookies=False, upload_dir=Path(tmp) / "uploads"))
         op = quote(operation)
-        pages = ["/", f"/dashboard?operation={op}&level=1", f"/dashboard?operation={op}&level=2", "/downloads"]
+        pages = ["/", f"/dashboard?operation={op}&level=1", f"/dashboard?operation={op}&level=2", "/downloads",
+                 "/flows?source=fm&top=50"]  # the most corridors the flows page draws
         results = [weigh(client, p) for p in pages]
     for r in results:
         print(f"{r['path'][:70]:70}  {r['bytes']:>9,} B  ({r['files']} files, HTML {r['html']:,} B, "
