@@ -237,3 +237,23 @@ def test_operation_pages_link_to_their_flows(client):
     assert 'href="/flows?source=fm&amp;country=NGA"' in fm
     idps = client.get(f"/dashboard?operation={quote('Somalia BA')}&level=1").text
     assert 'href="/flows?source=dtm&amp;level=1&amp;country=SOM"' in idps
+
+
+def test_profile_api_shows_the_callers_view_of_dtm(flow_store, client, tmp_path):
+    # Round 2 of the Somalia operation, not published: the public keeps round 1's figure.
+    second = {"result": [{**r, "roundNumber": 2, "reportingDate": "2024-02-15",
+                          "numPresentIdpInd": r["numPresentIdpInd"] * 2} for r in DTM_V3["result"]]}
+    path = tmp_path / "round2.json"
+    path.write_text(json.dumps(second))
+    assert import_file(path, db_url=str(flow_store["engine"].url)).status == "imported"
+    public = client.get("/api/v1/profiles/SOM").json()["data"]
+    dtm = public["figures"]["idps"]["dtm"]
+    assert (dtm["value"], dtm["ref"]["round"], dtm["suppressed"]) == (773.0, 1, False)
+    assert public["links"]["idp_origins"] == "/flows?source=dtm&level=1&country=SOM"
+    raw = client.get("/api/v1/profiles/Somalia", headers=admin_headers(flow_store)).json()["data"]
+    assert raw["figures"]["idps"]["dtm"]["value"] == 1546.0 and raw["figures"]["idps"]["dtm"]["ref"]["round"] == 2
+    from mobtrack.analytics.flows import dtm_idps
+
+    with flow_store["engine"].connect() as conn:  # the command line's figure, which reads every round
+        assert dtm_idps(conn, "SOM", None)["value"] == raw["figures"]["idps"]["dtm"]["value"]
+    assert client.get("/api/v1/profiles/XYZ").status_code == 404

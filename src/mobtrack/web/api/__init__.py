@@ -11,9 +11,10 @@ from mobtrack.web.api import (
     imports,
     locations,
     operations,
+    profiles,
     quality,
 )
 
 router = APIRouter(prefix="/api/v1")
-for module in (operations, figures, forecasts, flows, locations, quality, imports, exports, account):
+for module in (operations, figures, forecasts, flows, profiles, locations, quality, imports, exports, account):
     router.include_router(module.router)
