@@ -216,9 +216,10 @@ def test_global_statistics_pass_through(flow_store, client, tmp_path):
 
 
 @pytest.mark.parametrize("query, status", [("source=nope", 400), ("year=20x4", 400), ("year=2024&from=2024-01", 400),
-                                           ("level=3", 400), ("from=2024-13", 400)])
+                                           ("level=3", 400), ("from=2024-13", 400),
+                                           ("year=0000", 400), ("compare=0000", 400), ("to=2024-02-30", 400)])
 def test_bad_requests(client, query, status):
-    api = client.get(f"/api/v1/od?{query}")
+    api = client.get(f"/api/v1/od/corridors?{query}")
     assert api.status_code in (status, 422) and api.json()["ok"] is False
     page = client.get(f"/flows?{query}", headers={"accept": "text/html"})
     assert page.status_code in (status, 422)

@@ -154,7 +154,7 @@ def month(text: str | None, last: bool = False) -> date | None:
 def year(text: str | None) -> int | None:
     if not text:
         return None
-    if not text.strip().isdigit():
+    if not text.strip().isdigit() or not 1000 <= int(text) <= 9999:
         raise ApiError(400, f"not a year: {text!r}")
     return int(text)
 
