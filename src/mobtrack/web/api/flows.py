@@ -69,7 +69,7 @@ def corridors(request: Request, source: str = Source, year_: str | None = Year, 
               conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     """Top corridors with the reverse flow, the net flow and the change since the compared period."""
     q = _query(year_, date_from, date_to, level, country, top, measure)
-    other = ODQuery(**{**q.__dict__, "year": int(compare), "date_from": None, "date_to": None}) if compare else None
+    other = ODQuery(**{**q.__dict__, "year": year(compare), "date_from": None, "date_to": None}) if compare else None
     if q.year is not None and (q.date_from or q.date_to):
         raise ApiError(400, "give year or from/to, not both")
     found, table, compared = service.corridors(conn, user, source, q, other)
