@@ -71,6 +71,12 @@ class Translator:
         text = format_percent(value / 100, locale=self.lang, format="#,##0.#%")
         return ("+" + text) if signed and value > 0 else text
 
+    def decimal(self, value: float | None, places: int = 2) -> str:
+        """A ratio or score with a fixed number of decimals (0.85, 0,85 in French)."""
+        if value is None:
+            return "–"
+        return format_decimal(value, locale=self.lang, format="#,##0." + "0" * places)
+
     def signed(self, value: int | None) -> str:
         if value is None:
             return "–"

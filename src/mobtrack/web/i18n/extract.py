@@ -23,6 +23,9 @@ VOCABULARY = [
     "male", "female", "unknown",
     "Sex", "Age", "Reason for displacement", "Shelter type", "Time since displacement",
     "Figures per place and round", "Change since the previous round",
+    # why a place has no forecast (mobtrack.web.services.forecasts)
+    "not in the latest round", "latest figure suppressed", "no latest figure", "fewer than 3 reported rounds",
+    "beyond the 150 largest places",
 ]
 _TEMPLATE = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
 _PYTHON = re.compile(r"""\bt\(\s*"((?:[^"\\]|\\.)*)"|\bt\(\s*'((?:[^'\\]|\\.)*)'""")

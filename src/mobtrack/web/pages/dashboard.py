@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.pages import _figures as data
+from mobtrack.web.pages import _forecast
 from mobtrack.web.pages import _svg as svg
 from mobtrack.web.pages._render import render, translator
 from mobtrack.web.services import audit
@@ -129,9 +130,17 @@ def dashboard(request: Request, operation: str, round: int | None = None,
         map=map_view(conn, view, level, places), top=top.to_dicts(),
         trend=trend_chart(data_series(table), t),
         breakdowns=breakdowns_of(conn, view, kind, chosen["round"], t),
+        **forecast_of(conn, view, level, kind, t),
     )
     template = "_partials/dashboard_body.html" if request.headers.get("x-partial") else "dashboard.html"
     return render(request, template, nav="home", **context)
+
+
+def forecast_of(conn: Connection, view: data.View, level: int, kind: str, t) -> dict:
+    """The forecast panel: fans of the largest places, the map of expected change, the warnings."""
+    panel = _forecast.panel(conn, view, level, kind, t)
+    shown = panel["places"] and _forecast.change_map(conn, view, level, panel["places"])
+    return {"forecast": panel, "forecast_map": shown or None}
 
 
 def data_series(table: pl.DataFrame) -> list[dict]:

@@ -10,6 +10,7 @@ from mobtrack.store.places import hierarchy
 from mobtrack.store.schema import location
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.pages import _figures as data
+from mobtrack.web.pages import _forecast
 from mobtrack.web.pages._render import render, translator
 from mobtrack.web.pages.dashboard import breakdowns_of, choose, trend_chart, with_change
 from mobtrack.web.services import audit
@@ -58,4 +59,5 @@ def location_page(request: Request, operation: str, pcode: str, round: int | Non
         children=children.sort("value", descending=True, nulls_last=True).to_dicts(),
         sites=data.site_figures(conn, view, kind, chosen["round"], pcode).to_dicts(),
         breakdowns=breakdowns_of(conn, view, kind, chosen["round"], t, level=level, pcode=pcode),
+        forecast=_forecast.panel(conn, view, level, kind, t, pcode=pcode) if level <= 3 else None,
     )

@@ -1,7 +1,7 @@
 /* mobtrack pages: progressive enhancement only. Every page works without this file:
    - dashboard selectors update the dashboard in place (fetch with X-Partial) instead of a full reload;
    - the map shows a tooltip under the pointer;
-   - trend charts become interactive uPlot charts when uPlot is loaded (vendor/uPlot.iife.min.js). */
+   - trend charts and forecast fans become interactive uPlot charts when uPlot is loaded (vendor/uPlot.iife.min.js). */
 (function () {
   "use strict";
 
@@ -96,11 +96,50 @@
     });
   }
 
+  // Forecast fans: history, the forecast and its 80% / 95% bands (uPlot bands between the bound series).
+  function wireFans(root) {
+    if (typeof window.uPlot !== "function") { return; }
+    root.querySelectorAll("figure.fan[data-fan]").forEach(function (fig) {
+      var d = JSON.parse(fig.dataset.fan);
+      var lang = document.documentElement.lang;
+      var top = 0;
+      [d.history, d.point, d.hi80, d.hi95].forEach(function (a) { a.forEach(function (v) { if (v != null && v > top) { top = v; } }); });
+      top = top * 1.1 || 1;
+      // An open upper bound (null where the lower one exists) is drawn to the top of the chart.
+      var bound = function (a) { return a.map(function (v, i) { return v == null && d.lo95[i] != null ? top : v; }); };
+      var count = function (u, v) { return v == null ? "–" : Math.round(v).toLocaleString(lang); };
+      var month = function (u, t) { return t == null ? "–" : new Date(t * 1000).toLocaleDateString(lang, { month: "short", year: "numeric", timeZone: "UTC" }); };
+      // The legend shows each band once, as "low–high" on its upper series (the lower one is hidden by CSS).
+      var band = function (label, colour, lows) {
+        return { label: label, stroke: colour, width: 1, points: { show: false },
+                 value: lows ? function (u, v, s, i) { return i == null || v == null ? "–" : count(u, lows[i]) + "–" + count(u, v); } : count };
+      };
+      var svg = fig.querySelector("svg.fan-svg");
+      var width = function () { return Math.max(fig.clientWidth, 200); };
+      var chart = new window.uPlot({
+        width: width(), height: 190, padding: [8, 16, 0, 0], legend: { show: true },
+        series: [{ label: d.labels.x, value: month },
+                 { label: d.labels.history, stroke: "#1b1f24", width: 2, value: count, spanGaps: true },
+                 { label: d.labels.point, stroke: "#c2410c", width: 2, dash: [6, 4], value: count },
+                 band(d.labels.b80, "#e66101"), band(d.labels.b80, "#e66101", d.lo80),
+                 band(d.labels.b95, "#fdb863"), band(d.labels.b95, "#fdb863", d.lo95)],
+        bands: [{ series: [4, 3], fill: "rgba(230, 97, 1, 0.30)" }, { series: [6, 5], fill: "rgba(253, 184, 99, 0.30)" }],
+        axes: [{ values: function (u, ticks) { return ticks.map(function (t) { return month(u, t); }); } },
+               { size: 60, values: function (u, vals) { return vals.map(function (v) { return count(u, v); }); } }],
+        scales: { y: { range: function () { return [0, top]; } } }
+      }, [d.x, d.history, d.point, d.lo80, bound(d.hi80), d.lo95, bound(d.hi95)], fig);
+      if (svg) { svg.remove(); }
+      fig.appendChild(fig.querySelector("figcaption"));
+      window.addEventListener("resize", function () { chart.setSize({ width: width(), height: 190 }); });
+    });
+  }
+
   function enhance(root) {
     hideSubmitButtons(root);
     wireForms(root);
     wireMap(root);
     wireCharts(root);
+    wireFans(root);
   }
 
   function start() {
