@@ -258,3 +258,13 @@ def test_profile_api_shows_the_callers_view_of_dtm(flow_store, client, tmp_path)
     with flow_store["engine"].connect() as conn:  # the command line's figure, which reads every round
         assert dtm_idps(conn, "SOM", None)["value"] == raw["figures"]["idps"]["dtm"]["value"]
     assert client.get("/api/v1/profiles/XYZ").status_code == 404
+
+
+def test_world_outlines_are_a_clipped_backdrop():
+    from mobtrack.web.pages import _world
+
+    around_niger = _world.within((0.0, 11.0, 16.0, 24.0))
+    assert {"NER", "NGA", "TCD", "DZA", "MLI"} <= set(around_niger)
+    assert "FRA" not in around_niger
+    minx, miny, maxx, maxy = around_niger["DZA"][1].bounds
+    assert minx >= 0.0 and miny >= 11.0 and maxx <= 16.0 and maxy <= 24.0  # clipped to the box

@@ -63,7 +63,7 @@ def test_flows_page_for_the_public(page_factory, live, flows_published):
     page.on("response", lambda r: sizes.append(len(r.body())) if r.ok else None)
     page.goto(f"{live['url']}/")
     page.click("header nav a:text-is('Flows')")
-    page.wait_for_selector("svg.flowmap")
+    page.wait_for_selector("svg.flowmap .land path")  # the countries around the corridors are drawn
     arcs = page.eval_on_selector_all("svg.flowmap .arcs path", "ps => ps.map(p => [p.dataset.key, p.dataset.value])")
     # The small corridor is hidden, and with it the next smallest into Nigeria (140), or Nigeria's published
     # total would give the 3 away: neither has an arc or a band; the table says they are hidden.

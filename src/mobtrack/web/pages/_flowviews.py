@@ -6,8 +6,8 @@ read from a width. Geometry only; the template writes the SVG elements.
 
 Where places are:
 - countries: the crosswalk's Natural Earth centroids (`mobtrack/data/countries.csv`), drawn over the
-  stored admin0 boundaries of those countries when the gazetteer has them. mobtrack stores no world
-  map, so countries without stored boundaries are drawn as labelled points only;
+  Natural Earth country outlines shipped for drawing (`_world`), or the gazetteer's own admin0
+  boundaries for the countries it stores;
 - admin units (p-codes, or `ISO3:admin1 name` from flow-monitoring surveys): the centroid of the
   unit's stored boundary (a point inside it when the centroid falls outside), over the stored
   boundaries of that level.
@@ -25,6 +25,7 @@ from sqlalchemy import Connection, select
 from mobtrack.gazetteer.names import name_key as normalise
 from mobtrack.stats.crosswalk import Crosswalk
 from mobtrack.store.schema import location
+from mobtrack.web.pages import _world as world
 from mobtrack.web.pages._svg import WIDTH, mercator
 from mobtrack.web.pages._svg import _path as path_data  # the same path writer as the dashboards' maps
 
@@ -104,7 +105,16 @@ def places(conn: Connection, codes: list[str], level: str) -> dict[str, Place]:
 def backdrop(conn: Connection, located: dict[str, Place], level: str) -> dict[str, tuple[str, object]]:
     """Boundaries drawn under the arcs: the stored units of the map's level in the countries shown."""
     if level == "country":
-        return {p.code: (p.name, p.geometry) for p in located.values() if p.geometry is not None}
+        # Natural Earth outlines around the places (see _world), the gazetteer's own boundaries where stored
+        points = [(p.lon, p.lat) for p in located.values() if p.lon is not None]
+        shapes = {}
+        if points:
+            lons, lats = [x for x, _ in points], [y for _, y in points]
+            pad = max(max(lons) - min(lons), max(lats) - min(lats)) * 0.15 + 2
+            shapes = world.within((min(lons) - pad, max(min(lats) - pad, -85), max(lons) + pad,
+                                   min(max(lats) + pad, 85)))
+        shapes.update({p.code: (p.name, p.geometry) for p in located.values() if p.geometry is not None})
+        return shapes
     countries = sorted({str(v[2]) for v in _stored(conn, location.c.pcode.in_(
         [c for c in located if ":" not in c])).values()} | {c.split(":", 1)[0] for c in located if ":" in c})
     if not countries:
