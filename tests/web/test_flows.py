@@ -251,6 +251,7 @@ def test_profile_api_shows_the_callers_view_of_dtm(flow_store, client, tmp_path)
     dtm = public["figures"]["idps"]["dtm"]
     assert (dtm["value"], dtm["ref"]["round"], dtm["suppressed"]) == (773.0, 1, False)
     assert public["links"]["idp_origins"] == "/flows?source=dtm&level=1&country=SOM"
+    assert 'href="/api/v1/profiles/SOM"' in client.get(public["links"]["idp_origins"]).text  # and back
     raw = client.get("/api/v1/profiles/Somalia", headers=admin_headers(flow_store)).json()["data"]
     assert raw["figures"]["idps"]["dtm"]["value"] == 1546.0 and raw["figures"]["idps"]["dtm"]["ref"]["round"] == 2
     from mobtrack.analytics.flows import dtm_idps
@@ -268,3 +269,41 @@ def test_world_outlines_are_a_clipped_backdrop():
     assert "FRA" not in around_niger
     minx, miny, maxx, maxy = around_niger["DZA"][1].bounds
     assert minx >= 0.0 and miny >= 11.0 and maxx <= 16.0 and maxy <= 24.0  # clipped to the box
+
+
+SURVEY_HEADER = "t,fmp,direction,nationality,sex,age,origin,origin_adm1,destination,destination_adm1\n"
+
+
+def test_survey_admin1_and_country_matrices_are_one_protected_table(db_url, tmp_path):
+    """Admin1 corridors (surveys) sum to country corridors: a shown country corridor never has exactly one
+    hidden admin1 corridor in it, or the difference would give it away."""
+    from mobtrack.store.db import get_engine, upgrade
+    from mobtrack.store.publishing import publish
+
+    rows = (["2024-01-10,Islam Qala,inflow,AFG,male,18-59,IRN,Tehran,AFG,Herat"] * 40
+            + ["2024-01-11,Islam Qala,inflow,AFG,female,18-59,IRN,Tehran,AFG,Kabul"] * 3
+            + ["2024-01-12,Islam Qala,inflow,AFG,male,18-59,IRN,Khorasan,AFG,Herat"] * 30
+            + ["2024-01-12,Torkham,inflow,AFG,male,18-59,PAK,Punjab,AFG,Nangarhar"] * 25)
+    path = tmp_path / "fms.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(SURVEY_HEADER + "".join(r + "\n" for r in rows))
+    upgrade(db_url)
+    assert import_file(path, db_url=db_url).status == "imported"
+    engine = get_engine(db_url)
+    with engine.begin() as conn:
+        publish(conn, "DTM flow monitoring survey AFG", 202401)
+    with engine.connect() as conn:
+        raw = service.od(conn, ADMIN, "fm", ODQuery(level="1")).rows
+        admin1 = service.od(conn, ANONYMOUS, "fm", ODQuery(level="1")).rows
+        country = service.od(conn, ANONYMOUS, "fm", ODQuery()).rows
+    expected = od_matrix(engine, "fm", ODQuery(level="1"))
+    assert raw.select("origin", "destination", "value").equals(expected.select("origin", "destination", "value"))
+    kabul = admin1.filter(pl.col("destination") == "AFG:Kabul").row(0, named=True)
+    assert kabul["suppressed"] and kabul["value"] is None
+    truth = {(r["origin"], r["destination"]): r["value"] for r in expected.iter_rows(named=True)}
+    for r in admin1.filter(~pl.col("suppressed")).iter_rows(named=True):
+        assert truth[(r["origin"], r["destination"])] == r["value"]
+    for c in country.filter(~pl.col("suppressed")).iter_rows(named=True):
+        parts = admin1.filter(pl.col("origin").str.starts_with(c["origin"] + ":")
+                              & pl.col("destination").str.starts_with(c["destination"] + ":"))
+        assert parts["suppressed"].sum() != 1, (c, parts)
