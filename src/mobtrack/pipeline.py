@@ -1,9 +1,9 @@
 """The import pipeline: source file -> adapter -> canonical records -> match places -> validate -> store.
 
-One file is one transaction. Rounds are finalised one at a time (memory is bounded by one batch
-plus the rounds it touches): duplicates settled, round rules run, content hashed and compared
-with the stored version, figures rolled up, blocks written. If nothing changed, the transaction
-is rolled back and the import reports `unchanged`.
+One file is one transaction. Rounds are finalised in batches as the file moves past them (memory
+is bounded by one batch plus the rounds it touches): duplicates settled, round rules run, content
+hashed and compared with the stored version, figures rolled up, blocks written (finalise.py). If
+nothing changed, the transaction is rolled back and the import reports `unchanged`.
 """
 
 from __future__ import annotations
@@ -14,19 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 
-from mobtrack import gazetteer
-from mobtrack.analytics.rollup import rollup
+from mobtrack import finalise, gazetteer
 from mobtrack.ingest import ImportOptions, SourceFile, get_adapter
 from mobtrack.model.vocab import Severity
 from mobtrack.store import rounds
-from mobtrack.store.blocks import OBSERVATION_COLUMNS
 from mobtrack.store.db import ensure_schema
-from mobtrack.store.places import hierarchy
 from mobtrack.store.schema import issue as issue_table
 from mobtrack.store.schema import source_file
-from mobtrack.validate import ImportRejected, Issue, RuleContext, check_round, check_rows, repeats
+from mobtrack.validate import ImportRejected, Issue, RuleContext, check_round, check_rows
 
 ProgressCallback = Callable[[int], None]
 ROUND_KEY = ["operation", "country_iso3", "assessment_type", "round_number"]
@@ -82,22 +79,6 @@ def _round_totals(figures: pl.DataFrame | None, assessment_type: str, number: in
                       .alias("round_number"), "population_group", "unit", pl.col("value").cast(pl.Int64))
 
 
-def _same_as(previous, stored: pl.DataFrame, digest: str, observations: pl.DataFrame,
-             meta: rounds.RoundMeta) -> bool:
-    """Whether the round's new content equals its current version (`stored` are that version's observations)."""
-    if previous.content_hash == digest:
-        return True
-    if (previous.reporting_date, previous.period_start, previous.period_end) != (
-            meta.reporting_date, meta.period_start, meta.period_end):
-        return False
-    # Row hashes can change with a Polars upgrade; the stored content is the truth.
-    if stored.height != observations.height:
-        return False
-    columns = [c for c in observations.columns if not c.startswith("source_")]
-    return stored.select(columns).sort(columns, nulls_last=True).equals(
-        observations.select(columns).sort(columns, nulls_last=True))
-
-
 class _RoundReappeared(Exception):
     """A round came back after it was finalised: the file is not grouped by round (see import_file)."""
 
@@ -110,23 +91,6 @@ def _apply_options(records: pl.DataFrame, options: ImportOptions) -> pl.DataFram
     return records.with_columns(exprs) if exprs else records
 
 
-def _settle_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
-    """Keep the first of rows that describe the same cell, exactly as the duplicate rules judged them
-    (the rules report the others, with their values)."""
-    return frame.filter(~repeats(frame))
-
-
-def _merge_levels(stored: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-    """A file replaces a round's values at the admin levels it covers and keeps the others.
-
-    DTM publishes a round's admin0, admin1 and admin2 figures as separate files: importing them one
-    after the other builds up one round; a corrected admin2 file replaces only the admin2 values.
-    """
-    levels = new["admin_level"].unique().to_list()
-    kept = stored.filter(~pl.col("admin_level").is_in(levels))
-    return new if kept.is_empty() else pl.concat([kept.select(new.columns), new], how="vertical_relaxed")
-
-
 class _Importer:
     def __init__(self, conn: Connection, source: SourceFile, options: ImportOptions, settings: dict,
                  progress: ProgressCallback | None):
@@ -134,7 +98,8 @@ class _Importer:
         # One context for the whole file: the issue cap and the file-wide checks keep their counts in it.
         self.ctx = RuleContext(file=source.name, settings=settings, stored_round_totals=self._stored_totals)
         self.totals: dict[str, pl.DataFrame] = {}  # operation -> headline totals of its stored rounds
-        self.last_figures: dict[tuple, tuple[int, pl.DataFrame]] = {}  # (operation id, type) -> (round, figures)
+        self.previous = finalise.PreviousFigures(conn)  # for the round-over-round rule
+        self.op_ids: dict[str, int] = {}
         self.result = ImportResult(file=source.name, status="unchanged")
         self.pending: dict[tuple, list[pl.DataFrame]] = {}
         self.finalised: set[tuple] = set()
@@ -237,69 +202,89 @@ class _Importer:
             self._flush(all_rounds=False, keep=seen)
 
     def _flush(self, all_rounds: bool, keep: set | None = None) -> None:
-        for key in list(self.pending):
-            if all_rounds or key not in (keep or set()):
-                self._finalise(key, pl.concat(self.pending.pop(key), how="vertical_relaxed"))
-                self.finalised.add(key)
+        due = [key for key in self.pending if all_rounds or key not in (keep or set())]
+        # in batches of about one adapter batch of rows: memory stays bounded even when a file that is
+        # not grouped by round keeps every round pending until its end
+        batch, rows = [], 0
+        for key in due:
+            frame = pl.concat(self.pending.pop(key), how="vertical_relaxed")
+            batch.append((key, frame))
+            rows += frame.height
+            if rows >= self.options.batch_rows:
+                self._finalise(batch)
+                batch, rows = [], 0
+        if batch:
+            self._finalise(batch)
 
-    def _finalise(self, key: tuple, frame: pl.DataFrame) -> None:
-        operation_name, country, assessment_type, number = key
-        dates = frame["reporting_date"].drop_nulls()
-        reporting_date = dates.mode().sort()[-1] if dates.len() else None
-        meta = rounds.RoundMeta(reporting_date, frame["period_start"].min(), frame["period_end"].max())
-        op_id = rounds.operation_id(self.conn, operation_name, country)
-        rid = rounds.round_id(self.conn, op_id, assessment_type, int(number))
-        previous = rounds.current_version(self.conn, rid)
-        self.ctx.previous_figures = self._previous_figures(op_id, assessment_type, int(number))
-        round_issues = check_round(frame, self.ctx)
-        observations = _settle_duplicates(frame.with_columns(pl.lit(self.file_id, dtype=pl.Int64)
-                                                             .alias("source_file_id"))).select(OBSERVATION_COLUMNS)
-        stored = None if previous is None else rounds.read_observations(self.conn, previous.id)
-        if stored is not None:
-            observations = _merge_levels(stored, observations)
-        digest = rounds.content_hash(observations, meta)
-        outcome = RoundOutcome(operation_name, assessment_type, int(number),
-                               reporting_date.isoformat() if reporting_date else None, "unchanged", observations.height)
+    def _finalise(self, batch: list[tuple[tuple, pl.DataFrame]]) -> None:
+        """Finalise whole rounds, in order, as one batch (finalise.py says how)."""
+        keys = [key for key, _ in batch]
+        self.finalised.update(keys)
+        records = finalise.tag_rounds([frame for _, frame in batch])
+        del batch
+        pending = finalise.identify(self.conn, keys, finalise.round_metas(records), self.op_ids)
+        finalise.settle(self.conn, records, self.file_id, pending)
+        finalise.roll_up(self.conn, pending)
+        self.ctx.previous_figures = self.previous.for_batch(pending, records.schema)
+        self.ctx.batch_round_totals = self._batch_totals(pending)
+        try:
+            round_issues = check_round(records, self.ctx)
+        finally:
+            self.ctx.previous_figures = self.ctx.batch_round_totals = None
         self.result.issues.extend(round_issues)
-        round_issues = self.row_issues.pop(key, []) + round_issues
-        self.result.rounds.append(outcome)
-        if previous is not None and _same_as(previous, stored, digest, observations, meta):
-            outcome.version, outcome.version_id = previous.version, previous.id
-            return
-        figures = rollup(observations, hierarchy(self.conn, country))
-        self.last_figures[(op_id, assessment_type)] = (int(number), figures)
-        vid, version = rounds.write_version(self.conn, rid, self.file_id, observations, figures, meta, digest)
-        if operation_name in self.totals:
-            stored = self.totals[operation_name].filter(
-                (pl.col("assessment_type") != assessment_type) | (pl.col("round_number") != int(number)))
-            self.totals[operation_name] = pl.concat([stored, _round_totals(figures, assessment_type, int(number))])
-        outcome.status, outcome.version, outcome.version_id = "imported", version, vid
-        self.result.status = "imported"
-        self.stored_issues.extend((vid, i) for i in round_issues)
+        by_round: dict[int | None, list[Issue]] = {}
+        for issue, pos in zip(round_issues, finalise.route(round_issues, records), strict=True):
+            by_round.setdefault(pos, []).append(issue)
+        # an issue that points at no row of these rounds (a file-wide finding) is kept for the file
+        self.stored_issues.extend((None, i) for i in by_round.pop(None, []))
+        changed = [(pos, r) for pos, r in enumerate(pending) if not r.unchanged]
+        written = rounds.write_versions(self.conn, self.file_id, [
+            rounds.NewVersion(r.round_id, r.observations, r.figures, r.meta, r.digest,
+                              None if r.previous is None else r.previous.id) for _, r in changed])
+        versions = {pos: w for (pos, _), w in zip(changed, written, strict=True)}
+        for pos, r in enumerate(pending):
+            operation_name, _, assessment_type, number = r.key
+            outcome = RoundOutcome(operation_name, assessment_type, int(number),
+                                   r.meta.reporting_date.isoformat() if r.meta.reporting_date else None,
+                                   "unchanged", r.observations.height)
+            self.result.rounds.append(outcome)
+            issues = self.row_issues.pop(r.key, []) + by_round.get(pos, [])
+            if r.unchanged:
+                outcome.version, outcome.version_id = r.previous.version, r.previous.id
+                continue
+            vid, version = versions[pos]
+            self.previous.written(r, vid)
+            outcome.status, outcome.version, outcome.version_id = "imported", version, vid
+            self.result.status = "imported"
+            self.stored_issues.extend((vid, i) for i in issues)
+        self._update_totals([r for _, r in changed])
 
-    def _previous_figures(self, op_id: int, assessment_type: str, number: int) -> pl.DataFrame | None:
-        last = self.last_figures.get((op_id, assessment_type))
-        if last is not None and last[0] == number - 1:
-            return last[1]  # rounds usually come in order: the one just stored is the previous one
-        return self._stored_previous_figures(op_id, assessment_type, number)
+    def _batch_totals(self, pending: list[finalise.PendingRound]) -> pl.DataFrame | None:
+        """Headline totals of the batch's changed rounds, by position: to a later round of the batch
+        they are stored rounds (the round-repeated-across-types rule)."""
+        frames = [_round_totals(r.figures, r.key[2], r.number).with_columns(
+            pl.lit(r.key[0]).alias("operation"), pl.lit(pos, dtype=pl.UInt32).alias("_pos"))
+            for pos, r in enumerate(pending) if not r.unchanged]
+        return pl.concat(frames) if frames else None
 
-    def _stored_previous_figures(self, op_id: int, assessment_type: str, number: int) -> pl.DataFrame | None:
-        from mobtrack.store.schema import round_, round_version
-
-        prev = self.conn.execute(
-            select(round_version.c.id).join(round_, round_.c.current_version_id == round_version.c.id)
-            .where(round_.c.operation_id == op_id, round_.c.assessment_type == assessment_type,
-                   round_.c.number < number)
-            .order_by(round_.c.number.desc()).limit(1)
-        ).scalar()
-        return None if prev is None else rounds.read_figures(self.conn, prev)
+    def _update_totals(self, changed: list[finalise.PendingRound]) -> None:
+        """Keep the stored totals read for this file up to date with the rounds just stored."""
+        for operation_name in {r.key[0] for r in changed} & set(self.totals):
+            mine = [r for r in changed if r.key[0] == operation_name]
+            replaced = pl.DataFrame({"assessment_type": [r.key[2] for r in mine],
+                                     "round_number": [r.number for r in mine]},
+                                    schema={"assessment_type": pl.String, "round_number": pl.Int64})
+            kept = self.totals[operation_name].join(replaced, on=["assessment_type", "round_number"], how="anti")
+            self.totals[operation_name] = pl.concat(
+                [kept, *(_round_totals(r.figures, r.key[2], r.number) for r in mine)])
 
     def settle_status(self) -> None:
-        from mobtrack.store.publishing import mark_validated
+        from mobtrack.store.publishing import mark_validated_many
 
-        for outcome in self.result.rounds:
-            if outcome.status == "imported":
-                outcome.round_status = mark_validated(self.conn, outcome.version_id)
+        imported = [o for o in self.result.rounds if o.status == "imported"]
+        status = mark_validated_many(self.conn, [o.version_id for o in imported])
+        for outcome in imported:
+            outcome.round_status = status[outcome.version_id]
 
     def store_issues(self) -> None:
         if not self.stored_issues or self.file_id is None:

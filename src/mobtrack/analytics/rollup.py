@@ -17,10 +17,12 @@ import polars as pl
 from mobtrack.store.blocks import FIGURE_SCHEMA
 
 
-def own_figures(observations: pl.DataFrame) -> pl.DataFrame:
-    """Per location, group and unit: the source's own headline figure and how many values were missing."""
+def own_figures(observations: pl.DataFrame, by: list[str] | tuple = ()) -> pl.DataFrame:
+    """Per location, group and unit (and `by`): the source's own headline figure and how many values were
+    missing."""
+    by = list(by)
     located = observations.filter(pl.col("location_id").is_not_null() & (pl.col("role") != "breakdown"))
-    per_role = located.group_by(["location_id", "population_group", "unit", "role"]).agg(
+    per_role = located.group_by([*by, "location_id", "population_group", "unit", "role"]).agg(
         pl.col("value").sum().alias("value"),
         pl.col("value").is_null().sum().cast(pl.Int32).alias("missing"),
         pl.col("value").is_not_null().sum().alias("present"),
@@ -29,23 +31,27 @@ def own_figures(observations: pl.DataFrame) -> pl.DataFrame:
     return (
         per_role.with_columns((pl.col("role") == "total").alias("_is_total"))
         .sort("_is_total", descending=True)
-        .group_by(["location_id", "population_group", "unit"], maintain_order=True)
+        .group_by([*by, "location_id", "population_group", "unit"], maintain_order=True)
         .first()
         .with_columns(pl.when(pl.col("present") > 0).then(pl.col("value")).otherwise(None).alias("value"))
-        .select("location_id", "population_group", "unit", pl.col("value").alias("source_value"), "missing")
+        .select(*by, "location_id", "population_group", "unit", pl.col("value").alias("source_value"), "missing")
     )
 
 
-def rollup(observations: pl.DataFrame, places: pl.DataFrame) -> pl.DataFrame:
-    """Figures for every place that has data or has descendants with data. Returns FIGURE_SCHEMA."""
-    own = own_figures(observations)
+def rollup(observations: pl.DataFrame, places: pl.DataFrame, by: list[str] | tuple = ()) -> pl.DataFrame:
+    """Figures for every place that has data or has descendants with data. Returns FIGURE_SCHEMA.
+
+    `by`: columns that split `observations` into independent sets (the pipeline rolls up a batch of
+    rounds at once, by round position); they lead the result's columns and sort order."""
+    by = list(by)
+    own = own_figures(observations, by)
     if own.is_empty():
-        return pl.DataFrame(schema=FIGURE_SCHEMA)
+        return pl.DataFrame(schema={**observations.select(by).schema, **FIGURE_SCHEMA})
     tree = places.select(pl.col("id").alias("location_id"), "admin_level", "parent_id")
     figures = own.join(tree, on="location_id", how="left").with_columns(
         pl.col("source_value").alias("value"), pl.lit(False).alias("_from_children")
     )
-    keys = ["population_group", "unit"]
+    keys = [*by, "population_group", "unit"]
     # Deepest level first, so a parent sees all of its descendants before it passes its sum up.
     for level in range(5, 0, -1):
         children = figures.filter(pl.col("admin_level") == level)
@@ -71,5 +77,5 @@ def rollup(observations: pl.DataFrame, places: pl.DataFrame) -> pl.DataFrame:
             (pl.col("_from_children").fill_null(False) | pl.col("_child_sum").is_not_null()).alias("_from_children"),
         ).drop("_child_sum", "_child_missing")
     return figures.select(
-        pl.col(name).cast(dtype) for name, dtype in FIGURE_SCHEMA.items()
-    ).sort(["admin_level", "location_id", *keys])
+        *by, *(pl.col(name).cast(dtype) for name, dtype in FIGURE_SCHEMA.items())
+    ).sort([*by, "admin_level", "location_id", "population_group", "unit"])

@@ -59,6 +59,29 @@ def mark_validated(conn: Connection, version_id: int) -> str:
     return status
 
 
+def mark_validated_many(conn: Connection, version_ids: list[int]) -> dict[int, str]:
+    """`mark_validated` for many versions at once (an import's rounds): a few statements, not two per round."""
+    if not version_ids:
+        return {}
+    blocked = set()
+    for start in range(0, len(version_ids), 10_000):  # SQLite caps the number of bound parameters
+        chunk = version_ids[start:start + 10_000]
+        blocked.update(conn.execute(select(issue.c.round_version_id).where(
+            issue.c.severity == "error", issue.c.round_version_id.in_(chunk)).distinct()).scalars())
+        # an error about the file as a whole blocks every round it brought
+        blocked.update(conn.execute(select(round_version.c.id).where(
+            round_version.c.id.in_(chunk), exists().where(
+                issue.c.severity == "error", issue.c.round_version_id.is_(None),
+                issue.c.source_file_id == round_version.c.source_file_id))).scalars())
+    status = {vid: "draft" if vid in blocked else "validated" for vid in version_ids}
+    for value in ("draft", "validated"):
+        ids = [vid for vid, s in status.items() if s == value]
+        for start in range(0, len(ids), 10_000):
+            conn.execute(update(round_).where(round_.c.current_version_id.in_(ids[start:start + 10_000]))
+                         .values(status=value))
+    return status
+
+
 def publish(conn: Connection, operation_name: str, number: int, assessment_type: str | None = None) -> dict:
     found = find_round(conn, operation_name, number, assessment_type)
     if found.status == "published":

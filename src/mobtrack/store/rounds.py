@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import polars as pl
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
 from mobtrack.store import blocks
 from mobtrack.store.schema import block, operation, round_, round_version
@@ -50,18 +50,92 @@ class RoundMeta:
     period_end: date | None
 
 
-def content_hash(observations: pl.DataFrame, meta: RoundMeta) -> str:
+HASHED_COLUMNS = [c for c in blocks.OBSERVATION_COLUMNS if not c.startswith("source_")]
+
+
+def row_hashes(observations: pl.DataFrame) -> pl.Series:
+    """Per-row hashes of what a value says (provenance left out): a row's hash depends on that row only,
+    so the hashes of a batch of rounds can be computed at once and sliced per round."""
+    return observations.select(HASHED_COLUMNS).hash_rows(seed=17)
+
+
+def content_hash(observations: pl.DataFrame, meta: RoundMeta, hashes: pl.Series | None = None) -> str:
     """A digest of what the round says (its values and its dates), independent of row order and of
-    which file said it."""
-    keyed = observations.select([c for c in blocks.OBSERVATION_COLUMNS if not c.startswith("source_")])
-    row_hashes = keyed.hash_rows(seed=17).sort()
-    digest = hashlib.sha256(row_hashes.to_numpy().tobytes())
-    digest.update(",".join(keyed.columns).encode())
+    which file said it. `hashes`: the rows' `row_hashes`, when already computed."""
+    hashes = row_hashes(observations) if hashes is None else hashes
+    digest = hashlib.sha256(hashes.sort().to_numpy().tobytes())
+    digest.update(",".join(HASHED_COLUMNS).encode())
     digest.update(f"|{meta.reporting_date}|{meta.period_start}|{meta.period_end}".encode())
     return digest.hexdigest()
 
 
+def round_ids(conn: Connection, wanted: list[tuple[int, str, int]]) -> dict[tuple[int, str, int], int]:
+    """Ids of rounds (operation id, assessment type, number), creating those that do not exist: one
+    query for the rounds of the operations involved, one insert for the new ones."""
+    ops = sorted({op for op, _, _ in wanted})
+    found = {(r.operation_id, r.assessment_type, r.number): r.id for r in conn.execute(
+        select(round_.c.id, round_.c.operation_id, round_.c.assessment_type, round_.c.number)
+        .where(round_.c.operation_id.in_(ops)))}
+    new = list(dict.fromkeys(k for k in wanted if k not in found))
+    if new:
+        ids = conn.execute(insert(round_).returning(round_.c.id, sort_by_parameter_order=True), [
+            {"operation_id": op, "assessment_type": t, "number": n, "status": "draft"} for op, t, n in new]).scalars()
+        found.update(zip(new, ids, strict=True))
+    return {k: found[k] for k in wanted}
 
+
+def current_versions(conn: Connection, rids: list[int]) -> dict[int, object]:
+    """round id -> its current version row, for the rounds that have one."""
+    rows = conn.execute(select(round_version).join(round_, round_.c.current_version_id == round_version.c.id)
+                        .where(round_.c.id.in_(rids))).all()
+    return {r.round_id: r for r in rows}
+
+
+@dataclass
+class NewVersion:
+    round_id: int
+    observations: pl.DataFrame
+    figures: pl.DataFrame
+    meta: RoundMeta
+    digest: str
+    previous_id: int | None  # the version it supersedes
+
+
+def write_versions(conn: Connection, source_file_id: int, versions: list[NewVersion]) -> list[tuple[int, int]]:
+    """Store new versions of several rounds and make each current (the previous ones stay readable), with
+    one statement per table rather than several per round. Returns each version's id and number."""
+    if not versions:
+        return []
+    rids = [v.round_id for v in versions]
+    if len(set(rids)) != len(rids):
+        raise ValueError("write_versions: one new version per round and call")
+    last = dict(conn.execute(select(round_version.c.round_id, func.max(round_version.c.version))
+                             .where(round_version.c.round_id.in_(rids)).group_by(round_version.c.round_id)).all())
+    stamp = now()
+    numbers = [(last.get(v.round_id) or 0) + 1 for v in versions]
+    vids = list(conn.execute(insert(round_version).returning(round_version.c.id, sort_by_parameter_order=True), [
+        {"round_id": v.round_id, "version": number, "source_file_id": source_file_id, "content_hash": v.digest,
+         "reporting_date": v.meta.reporting_date, "period_start": v.meta.period_start, "period_end": v.meta.period_end,
+         "observations": v.observations.height, "created_at": stamp,
+         "levels": sorted(int(x) for x in v.observations["admin_level"].drop_nulls().unique().to_list())}
+        for v, number in zip(versions, numbers, strict=True)]).scalars())
+    rows = []
+    for v, vid in zip(versions, vids, strict=True):
+        ordered = v.observations.sort("location_id", nulls_last=True)
+        for seq, part in enumerate(blocks.split(ordered)):
+            rows.append({"round_version_id": vid, "kind": "observations", "seq": seq, "rows": part.height,
+                         "payload": blocks.encode(part)})
+        rows.append({"round_version_id": vid, "kind": "figures", "seq": 0, "rows": v.figures.height,
+                     "payload": blocks.encode(v.figures)})
+    conn.execute(insert(block), rows)
+    superseded = [v.previous_id for v in versions if v.previous_id is not None]
+    if superseded:
+        conn.execute(update(round_version).where(round_version.c.id.in_(superseded)).values(superseded_at=stamp))
+    # A corrected file puts a published round back to draft: it must be validated and published again.
+    conn.execute(update(round_).where(round_.c.id == bindparam("rid")).values(
+        current_version_id=bindparam("vid"), status="draft", published_at=None),
+        [{"rid": rid, "vid": vid} for rid, vid in zip(rids, vids, strict=True)])
+    return list(zip(vids, numbers, strict=True))
 
 def current_version(conn: Connection, rid: int):
     return conn.execute(
@@ -74,28 +148,9 @@ def write_version(conn: Connection, rid: int, source_file_id: int, observations:
     """Store a new version of a round and make it current; the previous version stays readable.
     Returns the version's id and number."""
     previous = current_version(conn, rid)
-    number = conn.execute(select(func.coalesce(func.max(round_version.c.version), 0)).where(
-        round_version.c.round_id == rid)).scalar_one() + 1
-    levels = sorted(int(x) for x in observations["admin_level"].drop_nulls().unique().to_list())
-    vid = conn.execute(insert(round_version).values(
-        round_id=rid, version=number, source_file_id=source_file_id, content_hash=digest,
-        reporting_date=meta.reporting_date, period_start=meta.period_start, period_end=meta.period_end,
-        observations=observations.height, levels=levels, created_at=now(),
-    ).returning(round_version.c.id)).scalar_one()
-    ordered = observations.sort("location_id", nulls_last=True)
-    rows = []
-    for seq, part in enumerate(blocks.split(ordered)):
-        rows.append({"round_version_id": vid, "kind": "observations", "seq": seq, "rows": part.height,
-                     "payload": blocks.encode(part)})
-    rows.append({"round_version_id": vid, "kind": "figures", "seq": 0, "rows": figures.height,
-                 "payload": blocks.encode(figures)})
-    conn.execute(insert(block), rows)
-    if previous is not None:
-        conn.execute(update(round_version).where(round_version.c.id == previous.id).values(superseded_at=now()))
-    # A corrected file puts a published round back to draft: it must be validated and published again.
-    conn.execute(update(round_).where(round_.c.id == rid).values(current_version_id=vid, status="draft",
-                                                                  published_at=None))
-    return vid, number
+    [written] = write_versions(conn, source_file_id, [NewVersion(rid, observations, figures, meta, digest,
+                                                                 None if previous is None else previous.id)])
+    return written
 
 
 def read_blocks(conn: Connection, version_id: int, kind: str, columns: list[str] | None = None) -> pl.DataFrame:

@@ -66,12 +66,17 @@ class RuleContext:
 
     file: str
     settings: dict = field(default_factory=dict)
-    # figures (location_pcode, population_group, unit, value) of the previous round of the same
-    # operation and assessment type, or None; set per round by the pipeline.
+    # figures (location_pcode or location_id, population_group, unit, value) of the previous round of
+    # the same operation and assessment type, or None; set by the pipeline. When it also has the
+    # ROUND_ID columns, each row is the previous figure *for* that round (several rounds checked at once).
     previous_figures: pl.DataFrame | None = None
     # headline totals of rounds already stored: callable(operation) -> DataFrame
     # (assessment_type, round_number, population_group, unit, value)
     stored_round_totals: Callable[[str], pl.DataFrame] | None = None
+    # totals of rounds checked in the same call that will be stored before the later ones (operation,
+    # assessment_type, round_number, population_group, unit, value, `_pos`: the round's position in
+    # the records): to a later round they are stored rounds, replacing a stored one of the same number
+    batch_round_totals: pl.DataFrame | None = None
     # per-file bookkeeping, owned by the rules and the issue cap; callers leave it alone
     reported: Counter = field(default_factory=Counter)
     state: dict = field(default_factory=dict)
@@ -167,13 +172,19 @@ class RowRule(_Rule):
 
 
 class RoundRule(_Rule):
+    """A rule over whole rounds. `records` holds one round, or several whole rounds one after the
+    other (the pipeline checks a batch of rounds at once): a rule keys its work by the round columns
+    (cell_columns does), and what it knows of other rounds (previous figures, stored totals) names
+    the round it is for."""
+
     def find_round(self, records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
         raise NotImplementedError
 
     def check_round(self, records: pl.DataFrame, ctx: RuleContext) -> Iterable[Issue]:
         if not self.applies(records) or records.height == 0:
             return []
-        return issues_from_rows(self.find_round(records, ctx), ctx, self.slug, self.severity, self.render)
+        found = with_round_identity(self.find_round(records, ctx), records, ctx)
+        return issues_from_rows(found, ctx, self.slug, self.severity, self.render)
 
 
 RULES: dict[str, RowRule | RoundRule] = {}
@@ -254,6 +265,34 @@ def issues_from_rows(
     return out
 
 
+def rounds_in(records: pl.DataFrame, ctx: RuleContext | None = None) -> pl.DataFrame:
+    """The rounds a frame holds, in the order they appear: ROUND_ID columns plus `_first`, the
+    position of each round's first row. Kept in the context: several round rules need it."""
+    if ctx is not None:
+        cached = ctx.cache.get("_rounds")
+        if cached is not None and cached[0] is records:
+            return cached[1]
+    by = [c for c in ROUND_ID if c in records.columns]
+    out = (records.select(by).with_row_index("_first").group_by(by, maintain_order=True)
+           .agg(pl.col("_first").first()) if by else pl.DataFrame({"_first": [0]}, schema={"_first": pl.UInt32}))
+    if ctx is not None:
+        ctx.cache["_rounds"] = (records, out)
+    return out
+
+
+def with_round_identity(found: pl.DataFrame, records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
+    """Findings over several rounds get the round columns of the row they point at, so that the issue
+    cap summarises hidden rows per round (every round with a hidden error stays blocked)."""
+    missing = [c for c in ROUND_ID if c in records.columns and c not in found.columns]
+    if found.height == 0 or not missing or rounds_in(records, ctx).height <= 1:
+        return found
+    where = [c for c in ("source_sheet", "source_row") if c in found.columns and c in records.columns]
+    if len(where) < 2:
+        return found
+    rows = records.select(*where, *missing).unique(where, keep="first", maintain_order=True)
+    return found.join(rows, on=where, how="left", nulls_equal=True, maintain_order="left")
+
+
 def round_id(frame: pl.DataFrame) -> list[pl.Expr]:
     """The round identity columns a findings frame should carry (for the issue cap's summaries)."""
     return [pl.col(c) for c in ROUND_ID if c in frame.columns]
@@ -313,6 +352,9 @@ def check_rows(records: pl.DataFrame, ctx: RuleContext) -> list[Issue]:
 
 
 def check_round(records: pl.DataFrame, ctx: RuleContext) -> list[Issue]:
+    """Run every round rule on one round, or on several whole rounds at once (one after the other,
+    in the order they are finalised): the same issues as one call per round, at a fraction of the
+    cost when rounds are small."""
     out: list[Issue] = []
     ctx.cache.clear()
     try:
@@ -326,4 +368,4 @@ def check_round(records: pl.DataFrame, ctx: RuleContext) -> list[Issue]:
 
 __all__ = ["DEFAULT_MAX_ISSUES_PER_RULE", "MATCH_COLUMNS", "RULES", "ImportRejected", "Issue", "RoundRule",
            "RowRule", "RuleContext", "Setting", "all_rules", "check_round", "check_rows", "issues_from_rows",
-           "repeats", "rule"]
+           "repeats", "rounds_in", "rule", "with_round_identity"]

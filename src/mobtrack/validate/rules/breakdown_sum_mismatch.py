@@ -6,7 +6,7 @@ import polars as pl
 
 from mobtrack.model.records import DISAGGREGATIONS
 from mobtrack.model.vocab import Severity
-from mobtrack.validate import RoundRule, RuleContext, rule
+from mobtrack.validate import ROUND_ID, RoundRule, RuleContext, rounds_in, rule
 from mobtrack.validate.rules._common import ROUND_KEY, cell_columns, exceeds, member_rows, used_dimensions
 from mobtrack.validate.rules._duplicates import first_occurrences
 from mobtrack.validate.rules.parts_sum_mismatch import SUM_SETTINGS
@@ -35,6 +35,11 @@ class BreakdownSumMismatch(RoundRule):
     def find_round(self, records: pl.DataFrame, ctx: RuleContext) -> pl.DataFrame:
         if not (records["role"] == "breakdown").any():
             return pl.DataFrame(schema=_EMPTY)
+        split = _rounds_by_part_dimensions(records, ctx)
+        if split is not None:
+            found = [self.find_round(part, ctx) for part in split]
+            return pl.concat([f for f in found if f.height], how="diagonal_relaxed") if any(
+                f.height for f in found) else pl.DataFrame(schema=_EMPTY)
         keyed, cell = cell_columns(records, ctx)
         keyed = first_occurrences(keyed, records, ctx)
         role = pl.col("role")
@@ -98,3 +103,23 @@ class BreakdownSumMismatch(RoundRule):
             pl.col("_shape").replace_strict(labels, return_dtype=pl.String).alias("shape"),
             "breakdown_sum", pl.col("rows").alias("breakdown_rows"), "parent", "parent_value",
             difference.alias("difference"))
+
+
+def _rounds_by_part_dimensions(records: pl.DataFrame, ctx: RuleContext) -> list[pl.DataFrame] | None:
+    """When several rounds are checked at once and their parts use different dimensions, the rounds
+    grouped by those dimensions (each group is checked on its own, as each round would be); None when
+    they all agree, the usual case."""
+    rounds = rounds_in(records, ctx)
+    if rounds.height <= 1:
+        return None
+    by = [c for c in ROUND_ID if c in records.columns]
+    is_part = pl.col("role") == "part"
+    dims = [d for d in DISAGGREGATIONS if d in records.columns]
+    used = records.group_by(by, maintain_order=True).agg(
+        (is_part & pl.col(d).is_not_null()).any().alias(d) for d in dims)
+    if used.select(dims).n_unique() <= 1:
+        return None
+    signatures = used.select(dims).unique(maintain_order=True).with_row_index("_group")
+    groups = used.join(signatures, on=dims, how="left").select(*by, "_group")
+    tagged = records.join(groups, on=by, how="left", nulls_equal=True, maintain_order="left")
+    return [part.drop("_group") for part in tagged.partition_by("_group", maintain_order=True)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from mobtrack.model.vocab import Severity
-from mobtrack.validate import RoundRule, RuleContext, Setting, rule
+from mobtrack.validate import ROUND_ID, RoundRule, RuleContext, Setting, rule
 from mobtrack.validate.rules._common import ROUND_KEY, headline_figures, provenance
 
 _EMPTY = {"source_sheet": pl.String, "source_row": pl.Int64}
@@ -43,10 +43,15 @@ class RoundOverRoundOutlier(RoundRule):
         figures = headline_figures(records, ctx)
         if figures.height == 0:
             return pl.DataFrame(schema=_EMPTY)
-        old = previous.select(key, "population_group", "unit", pl.col("value").alias("previous")).filter(
+        # several rounds at once: each previous figure names the round it is the previous of
+        per_round = [c for c in ROUND_ID if c in previous.columns and c in records.columns]
+        old = previous.select(*per_round, key, "population_group", "unit", pl.col("value").alias("previous")).filter(
             pl.col("previous").is_not_null())
-        both = figures.filter(pl.col("figure").is_not_null() & pl.col(key).is_not_null()).join(
-            old, on=[key, "population_group", "unit"], how="inner")
+        figures = figures.filter(pl.col("figure").is_not_null() & pl.col(key).is_not_null())
+        if per_round and figures.height:
+            figures = figures.drop(per_round, strict=False).with_columns(
+                *records.select(per_round)[figures["_row"]].get_columns())
+        both = figures.join(old, on=[*per_round, key, "population_group", "unit"], how="inner")
         factor = float(self.setting(ctx, "outlier_factor"))
         min_change = float(self.setting(ctx, "outlier_min_change"))
         new, prev = pl.col("figure").cast(pl.Float64), pl.col("previous").cast(pl.Float64)
