@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import Connection, select
 
@@ -37,7 +38,7 @@ ROUND_KEY = ["operation", "country_iso3", "assessment_type", "round_number"]
 POSITION = "_pos"  # a round's position in its batch
 
 
-@dataclass
+@dataclass(eq=False)
 class PendingRound:
     key: tuple  # ROUND_KEY values
     meta: rounds.RoundMeta
@@ -62,8 +63,8 @@ class PendingRound:
 
 def tag_rounds(frames: list[pl.DataFrame]) -> pl.DataFrame:
     """The rounds one after the other, each row carrying its round's position."""
-    return pl.concat([f.with_columns(pl.lit(i, dtype=pl.UInt32).alias(POSITION)) for i, f in enumerate(frames)],
-                     how="vertical_relaxed")
+    positions = np.repeat(np.arange(len(frames), dtype=np.uint32), [f.height for f in frames])
+    return pl.concat(frames, how="vertical_relaxed").with_columns(pl.Series(POSITION, positions))
 
 
 def round_metas(batch: pl.DataFrame) -> list[rounds.RoundMeta]:
@@ -120,36 +121,67 @@ def settle(conn: Connection, batch: pl.DataFrame, file_id: int, pending: list[Pe
     """Each round's observations to store (duplicates settled: the first row of a repeated cell is kept,
     exactly as the duplicate rules judged them), its content hash, and whether it is unchanged."""
     kept = batch.filter(~repeats(batch)).with_columns(pl.lit(file_id, dtype=pl.Int64).alias("source_file_id"))
-    hashes = rounds.row_hashes(kept)
+    # rows stay in round order, and every round keeps at least the first row of each of its cells
+    sizes = kept.group_by(POSITION, maintain_order=True).len()
+    observations = kept.select(OBSERVATION_COLUMNS)
+    # the row hashes of all rounds, sorted within each round: a round's digest is then one slice
+    hashes = (pl.DataFrame({POSITION: kept[POSITION], "h": rounds.row_hashes(kept)}).sort(POSITION, "h")
+              ["h"].to_numpy())
     offset = 0
-    # every round keeps at least the first row of each cell, and rows stay in round order
-    for pos, n in kept.group_by(POSITION, maintain_order=True).len().iter_rows():
+    for pos, n in sizes.iter_rows():
         r = pending[pos]
-        observations = kept.slice(offset, n).select(OBSERVATION_COLUMNS)
+        mine = observations.slice(offset, n)
         if r.previous is None:
-            r.observations = observations
-            r.digest = rounds.content_hash(observations, r.meta, hashes.slice(offset, n))
+            r.observations, r.digest = mine, rounds.digest_of(hashes[offset:offset + n], r.meta)
         else:
             r.stored = rounds.read_observations(conn, r.previous.id)
-            r.observations = merge_levels(r.stored, observations)
+            r.observations = merge_levels(r.stored, mine)
             r.digest = rounds.content_hash(r.observations, r.meta)
             r.unchanged = same_as(r.previous, r.stored, r.digest, r.observations, r.meta)
         offset += n
 
 
-def roll_up(conn: Connection, pending: list[PendingRound]) -> None:
-    """Figures of every changed round of the batch, rolled up together (grouped by round)."""
+def roll_up(conn: Connection, pending: list[PendingRound]) -> pl.DataFrame | None:
+    """Figures of every changed round of the batch, rolled up together (grouped by round). Returns them
+    all, with the round's position, for what needs them across rounds."""
     changed = [(pos, r) for pos, r in enumerate(pending) if not r.unchanged]
     if not changed:
-        return
+        return None
     countries = sorted({r.key[1] for _, r in changed})
     places = pl.concat([hierarchy(conn, c) for c in countries], how="vertical_relaxed")
-    observations = pl.concat([r.observations.with_columns(pl.lit(pos, dtype=pl.UInt32).alias(POSITION))
-                              for pos, r in changed], how="vertical_relaxed")
-    figures = rollup(observations, places, by=[POSITION]).partition_by(POSITION, as_dict=True, include_key=False)
+    observations = pl.concat([r.observations for _, r in changed], how="vertical_relaxed").with_columns(
+        pl.Series(POSITION, np.repeat(np.array([pos for pos, _ in changed], dtype=np.uint32),
+                                      [r.observations.height for _, r in changed])))
+    figures = rollup(observations, places, by=[POSITION])
+    parts = figures.partition_by(POSITION, as_dict=True, include_key=False)
     for pos, r in changed:
-        found = figures.get((pos,))
+        found = parts.get((pos,))
         r.figures = found if found is not None else rollup(r.observations.clear(), places)
+    return figures
+
+
+def headline_totals(figures: pl.DataFrame | None, pending: list[PendingRound]) -> pl.DataFrame:
+    """Country-level figures where no value was missing, of the batch's changed rounds: (position,
+    operation, assessment_type, round_number, population_group, unit, value); a round without any has
+    one row with a null group and value."""
+    info = pl.DataFrame({POSITION: [pos for pos, r in enumerate(pending) if not r.unchanged],
+                         "operation": [r.key[0] for r in pending if not r.unchanged],
+                         "assessment_type": [r.key[2] for r in pending if not r.unchanged],
+                         "round_number": [r.number for r in pending if not r.unchanged]},
+                        schema={POSITION: pl.UInt32, "operation": pl.String, "assessment_type": pl.String,
+                                "round_number": pl.Int64})
+    if figures is None:
+        figures = pl.DataFrame(schema={POSITION: pl.UInt32, "admin_level": pl.Int8, "missing": pl.Int32,
+                                       "population_group": pl.String, "unit": pl.String, "value": pl.Int64})
+    top = figures.filter((pl.col("admin_level") == 0) & (pl.col("missing") == 0) & pl.col("value").is_not_null())
+    columns = [POSITION, "operation", "assessment_type", "round_number", "population_group", "unit",
+               pl.col("value").cast(pl.Int64)]
+    found = top.join(info, on=POSITION, how="inner", maintain_order="left").select(columns)
+    # a changed round without totals still replaces the stored ones: one row with null group and value
+    empty = info.join(found, on=POSITION, how="anti").with_columns(
+        pl.lit(None, dtype=pl.String).alias("population_group"), pl.lit(None, dtype=pl.String).alias("unit"),
+        pl.lit(None, dtype=pl.Int64).alias("value")).select(columns)
+    return pl.concat([found, empty]).sort(POSITION, maintain_order=True)
 
 
 class PreviousFigures:
@@ -161,16 +193,34 @@ class PreviousFigures:
         self.conn = conn
         self.last: dict[tuple[int, str], tuple[int, pl.DataFrame]] = {}  # series -> (version id, figures)
 
-    def for_batch(self, pending: list[PendingRound], schema: dict) -> pl.DataFrame | None:
-        """Previous figures for each round of the batch, each row naming the round it is for."""
+    def for_batch(self, pending: list[PendingRound], figures: pl.DataFrame | None,
+                  schema: dict) -> pl.DataFrame | None:
+        """Previous figures for each round of the batch, each row naming the round it is for (its
+        ROUND_KEY columns). `figures`: the batch's rolled-up figures, by position."""
         stored = self._stored_before(pending)
-        frames = []
+        in_batch: list[tuple[int, int]] = []  # (round, position of its previous round in the batch)
+        in_store: dict[int, list[int]] = {}  # version id -> the rounds it is the previous of
         for pos, r in enumerate(pending):
-            figures = self._previous(pos, r, pending, stored)
-            if figures is not None and figures.height:
-                frames.append(figures.select("location_id", "population_group", "unit", "value").with_columns(
-                    pl.lit(v, dtype=schema[c]).alias(c) for c, v in zip(ROUND_KEY, r.key, strict=True)))
-        return pl.concat(frames, how="vertical_relaxed") if frames else None
+            source = self._previous(pos, r, pending, stored)
+            if source is None:
+                continue
+            if source[0] == "batch":
+                in_batch.append((pos, source[1]))
+            else:
+                in_store.setdefault(source[1], []).append(pos)
+        columns = ["location_id", "population_group", "unit", "value"]
+        parts = []
+        if in_batch and figures is not None:
+            links = pl.DataFrame(in_batch, schema={"_for": pl.UInt32, POSITION: pl.UInt32}, orient="row")
+            parts.append(figures.select(POSITION, *columns).join(links, on=POSITION).select("_for", *columns))
+        for vid, targets in in_store.items():
+            parts.append(self._figures(vid).select(columns).join(
+                pl.DataFrame({"_for": targets}, schema={"_for": pl.UInt32}), how="cross").select("_for", *columns))
+        if not parts:
+            return None
+        keys = pl.DataFrame([(pos, *r.key) for pos, r in enumerate(pending)], orient="row",
+                            schema={"_for": pl.UInt32, **{c: schema[c] for c in ROUND_KEY}})
+        return pl.concat(parts, how="vertical_relaxed").join(keys, on="_for").drop("_for")
 
     def _stored_before(self, pending: list[PendingRound]) -> dict[tuple, list[tuple[int, int]]]:
         """(number, current version id) of the stored rounds of each series in the batch, before it."""
@@ -182,15 +232,15 @@ class PreviousFigures:
                        round_.c.current_version_id.is_not(None))).all()]
         return out
 
-    def _previous(self, pos: int, r: PendingRound, pending: list[PendingRound], stored: dict) -> pl.DataFrame | None:
+    def _previous(self, pos: int, r: PendingRound, pending: list[PendingRound], stored: dict) -> tuple[str, int] | None:
+        """The round `r` follows: ("batch", its position) when it is an earlier round of the batch with
+        new figures, ("stored", version id) when its figures are stored, or None."""
         best_stored = max(((n, vid) for n, vid in stored[r.series] if n < r.number), default=None)
-        earlier = [p for p in pending[:pos] if p.series == r.series and p.number < r.number]
-        best_batch = max(earlier, key=lambda p: p.number, default=None)
-        if best_batch is not None and (best_stored is None or best_batch.number >= best_stored[0]):
-            if not best_batch.unchanged:
-                return best_batch.figures
-            return self._figures(best_batch.previous.id)
-        return None if best_stored is None else self._figures(best_stored[1])
+        earlier = [k for k in range(pos) if pending[k].series == r.series and pending[k].number < r.number]
+        best = max(earlier, key=lambda k: pending[k].number, default=None)
+        if best is not None and (best_stored is None or pending[best].number >= best_stored[0]):
+            return ("stored", pending[best].previous.id) if pending[best].unchanged else ("batch", best)
+        return None if best_stored is None else ("stored", best_stored[1])
 
     def _figures(self, version_id: int) -> pl.DataFrame:
         for vid, figures in self.last.values():

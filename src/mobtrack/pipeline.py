@@ -224,9 +224,11 @@ class _Importer:
         del batch
         pending = finalise.identify(self.conn, keys, finalise.round_metas(records), self.op_ids)
         finalise.settle(self.conn, records, self.file_id, pending)
-        finalise.roll_up(self.conn, pending)
-        self.ctx.previous_figures = self.previous.for_batch(pending, records.schema)
-        self.ctx.batch_round_totals = self._batch_totals(pending)
+        figures = finalise.roll_up(self.conn, pending)
+        totals = finalise.headline_totals(figures, pending)
+        self.ctx.previous_figures = self.previous.for_batch(pending, figures, records.schema)
+        self.ctx.batch_round_totals = totals
+        del figures
         try:
             round_issues = check_round(records, self.ctx)
         finally:
@@ -257,26 +259,17 @@ class _Importer:
             outcome.status, outcome.version, outcome.version_id = "imported", version, vid
             self.result.status = "imported"
             self.stored_issues.extend((vid, i) for i in issues)
-        self._update_totals([r for _, r in changed])
+        self._update_totals(totals)
 
-    def _batch_totals(self, pending: list[finalise.PendingRound]) -> pl.DataFrame | None:
-        """Headline totals of the batch's changed rounds, by position: to a later round of the batch
-        they are stored rounds (the round-repeated-across-types rule)."""
-        frames = [_round_totals(r.figures, r.key[2], r.number).with_columns(
-            pl.lit(r.key[0]).alias("operation"), pl.lit(pos, dtype=pl.UInt32).alias("_pos"))
-            for pos, r in enumerate(pending) if not r.unchanged]
-        return pl.concat(frames) if frames else None
-
-    def _update_totals(self, changed: list[finalise.PendingRound]) -> None:
-        """Keep the stored totals read for this file up to date with the rounds just stored."""
-        for operation_name in {r.key[0] for r in changed} & set(self.totals):
-            mine = [r for r in changed if r.key[0] == operation_name]
-            replaced = pl.DataFrame({"assessment_type": [r.key[2] for r in mine],
-                                     "round_number": [r.number for r in mine]},
-                                    schema={"assessment_type": pl.String, "round_number": pl.Int64})
-            kept = self.totals[operation_name].join(replaced, on=["assessment_type", "round_number"], how="anti")
-            self.totals[operation_name] = pl.concat(
-                [kept, *(_round_totals(r.figures, r.key[2], r.number) for r in mine)])
+    def _update_totals(self, totals: pl.DataFrame) -> None:
+        """Keep the stored totals read for this file up to date with the rounds just stored (`totals`:
+        finalise.headline_totals of the batch)."""
+        for operation_name in set(self.totals) & set(totals["operation"].unique().to_list()):
+            mine = totals.filter(pl.col("operation") == operation_name)
+            kept = self.totals[operation_name].join(mine.select("assessment_type", "round_number").unique(),
+                                                    on=["assessment_type", "round_number"], how="anti")
+            self.totals[operation_name] = pl.concat([kept, mine.filter(pl.col("value").is_not_null())
+                                                     .select(kept.columns)])
 
     def settle_status(self) -> None:
         from mobtrack.store.publishing import mark_validated_many

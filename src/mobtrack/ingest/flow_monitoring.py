@@ -31,7 +31,7 @@ import polars as pl
 from mobtrack.gazetteer.names import name_key
 from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
-from mobtrack.ingest.values import parse_counts, parse_dates_repeated
+from mobtrack.ingest.values import parse_counts, parse_counts_repeated, parse_dates_repeated
 from mobtrack.model import conform
 from mobtrack.model.records import SITE_LEVEL
 from mobtrack.model.vocab import Severity
@@ -220,7 +220,7 @@ class FlowMonitoringAdapter(Adapter):
         for raw in chunk["fmp"].str.strip_chars().drop_nulls().unique().to_list():
             spellings.setdefault(raw, name_key(raw) or raw.strip().lower())
         count = pl.lit("1") if survey else pl.col("n")
-        value, problem = parse_counts(count)
+        value, problem = parse_counts(count) if survey else parse_counts_repeated(chunk, count)
         date = parse_dates_repeated(pl.col("t"))
         frame = chunk.select(
             (pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias("row"),

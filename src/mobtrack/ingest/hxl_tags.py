@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import hxl.model
-
 from mobtrack.ingest.cells import ValueColumn
 from mobtrack.model.vocab import PopulationGroup, parse_group, parse_unit
 
@@ -36,6 +34,8 @@ def normalise_tag(cell: str | None, *, allow_missing_hash: bool = False) -> str 
         text = "#" + text
     if not _TAG_LIKE.match(text):
         return None
+    import hxl.model  # here, not at the top: libhxl takes ~0.2 s to import, which no other format should pay
+
     column = hxl.model.Column.parse(text)
     return column.get_display_tag(sort_attributes=False) if column else None
 

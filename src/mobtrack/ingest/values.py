@@ -67,6 +67,18 @@ def parse_counts(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return value, problem
 
 
+def parse_counts_repeated(frame: pl.DataFrame, raw: pl.Expr) -> tuple[pl.Series, pl.Series]:
+    """`parse_counts` of a column of `frame`, each distinct text parsed once: (value, problem) Series.
+
+    Machine-made exports repeat a few hundred small counts over many rows, and the careful parser
+    tries several regular expressions on each cell."""
+    keys = frame.select(raw.cast(pl.String).alias("_k"))
+    value, problem = parse_counts(pl.col("_k"))
+    parsed = keys.unique().with_columns(value.alias("value"), problem.alias("problem"))
+    out = keys.join(parsed, on="_k", how="left", nulls_equal=True, maintain_order="left")
+    return out.get_column("value"), out.get_column("problem")
+
+
 # --- dates ------------------------------------------------------------------------------------
 
 # Tried in order; the first that parses wins. Day-first before month-first, as in most DTM countries.

@@ -63,16 +63,18 @@ def mark_validated_many(conn: Connection, version_ids: list[int]) -> dict[int, s
     """`mark_validated` for many versions at once (an import's rounds): a few statements, not two per round."""
     if not version_ids:
         return {}
-    blocked = set()
+    blocked, files = set(), {}
     for start in range(0, len(version_ids), 10_000):  # SQLite caps the number of bound parameters
         chunk = version_ids[start:start + 10_000]
         blocked.update(conn.execute(select(issue.c.round_version_id).where(
             issue.c.severity == "error", issue.c.round_version_id.in_(chunk)).distinct()).scalars())
-        # an error about the file as a whole blocks every round it brought
-        blocked.update(conn.execute(select(round_version.c.id).where(
-            round_version.c.id.in_(chunk), exists().where(
-                issue.c.severity == "error", issue.c.round_version_id.is_(None),
-                issue.c.source_file_id == round_version.c.source_file_id))).scalars())
+        files.update(conn.execute(select(round_version.c.id, round_version.c.source_file_id)
+                                  .where(round_version.c.id.in_(chunk))).all())
+    # an error about a file as a whole blocks every round it brought
+    for file_id in set(files.values()):
+        if conn.execute(select(exists().where(issue.c.severity == "error", issue.c.round_version_id.is_(None),
+                                              issue.c.source_file_id == file_id))).scalar_one():
+            blocked.update(vid for vid, f in files.items() if f == file_id)
     status = {vid: "draft" if vid in blocked else "validated" for vid in version_ids}
     for value in ("draft", "validated"):
         ids = [vid for vid, s in status.items() if s == value]

@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import numpy as np
 import polars as pl
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
@@ -63,7 +64,12 @@ def content_hash(observations: pl.DataFrame, meta: RoundMeta, hashes: pl.Series 
     """A digest of what the round says (its values and its dates), independent of row order and of
     which file said it. `hashes`: the rows' `row_hashes`, when already computed."""
     hashes = row_hashes(observations) if hashes is None else hashes
-    digest = hashlib.sha256(hashes.sort().to_numpy().tobytes())
+    return digest_of(hashes.sort().to_numpy(), meta)
+
+
+def digest_of(sorted_hashes: np.ndarray, meta: RoundMeta) -> str:
+    """`content_hash` from the round's row hashes, sorted."""
+    digest = hashlib.sha256(sorted_hashes.tobytes())
     digest.update(",".join(HASHED_COLUMNS).encode())
     digest.update(f"|{meta.reporting_date}|{meta.period_start}|{meta.period_end}".encode())
     return digest.hexdigest()

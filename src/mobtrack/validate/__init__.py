@@ -75,7 +75,8 @@ class RuleContext:
     stored_round_totals: Callable[[str], pl.DataFrame] | None = None
     # totals of rounds checked in the same call that will be stored before the later ones (operation,
     # assessment_type, round_number, population_group, unit, value, `_pos`: the round's position in
-    # the records): to a later round they are stored rounds, replacing a stored one of the same number
+    # the records; a round with a null value has no totals): to a later round they are stored
+    # rounds, replacing a stored one of the same type and number
     batch_round_totals: pl.DataFrame | None = None
     # per-file bookkeeping, owned by the rules and the issue cap; callers leave it alone
     reported: Counter = field(default_factory=Counter)

@@ -72,7 +72,8 @@ class RoundRepeatedAcrossTypes(RoundRule):
                     "_pos", "operation", "assessment_type", "round_number", "population_group", "unit",
                     "value").iter_rows():
                 entries = batch.setdefault(pos, [op, (t, n), set()])
-                entries[2].add((g, u, v))
+                if v is not None:  # a round without totals: it only replaces the stored ones
+                    entries[2].add((g, u, v))
         found = []
         rounds = rounds_in(records, ctx)
         for pos, first in enumerate(rounds.iter_rows(named=True)):
