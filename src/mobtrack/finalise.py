@@ -258,7 +258,9 @@ def route(issues: list[Issue], batch: pl.DataFrame) -> list[int | None]:
         return []
     wanted = pl.DataFrame({"source_sheet": [i.sheet for i in issues], "source_row": [i.row for i in issues]},
                           schema={"source_sheet": pl.String, "source_row": pl.Int64}).with_row_index("_i")
-    rows = batch.select("source_sheet", "source_row", POSITION).unique(["source_sheet", "source_row"], keep="first",
-                                                                       maintain_order=True)
+    # the few rows the issues name first (a cheap integer filter), then their first occurrence
+    rows = (batch.select("source_sheet", "source_row", POSITION)
+            .filter(pl.col("source_row").is_in(wanted["source_row"].drop_nulls().unique().implode()))
+            .unique(["source_sheet", "source_row"], keep="first", maintain_order=True))
     found = wanted.join(rows, on=["source_sheet", "source_row"], how="left", nulls_equal=True).sort("_i")
     return found[POSITION].to_list()

@@ -18,6 +18,9 @@ from mobtrack.ingest.values import parse_counts
 from mobtrack.model import CANONICAL_SCHEMA, conform
 from mobtrack.validate.issue import ImportRejected
 
+# Integer columns of the model (whole counts, round numbers, levels).
+WHOLE_NUMBERS = frozenset(name for name, dtype in CANONICAL_SCHEMA.items() if dtype.is_integer())
+
 
 @register
 class CanonicalCsvAdapter(Adapter):
@@ -44,14 +47,20 @@ class CanonicalCsvAdapter(Adapter):
             if needed not in header:
                 raise ImportRejected(f"{source.name}: missing column {needed!r}")
         names = dict(zip(grid_columns(len(header)), header, strict=True))
-        # Streamed in byte blocks, so memory stays bounded by one batch whatever the file's size.
-        for grid in stream_csv(source.path, ",", skip_rows=1, width=len(header), batch_rows=options.batch_rows):
+        # Streamed in byte blocks, so memory stays bounded by one batch whatever the file's size;
+        # integer columns parsed as integers while the file lets them (text otherwise: see stream_csv).
+        whole = {grid for grid, name in names.items() if name in WHOLE_NUMBERS}
+        for grid in stream_csv(source.path, ",", skip_rows=1, width=len(header), batch_rows=options.batch_rows,
+                               whole_numbers=whole):
             yield Batch(records=self._canonical(grid.rename(names), grid[ROW]))
 
     def _canonical(self, chunk: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
         exprs = []
         for name in CANONICAL_SCHEMA.keys() & set(chunk.columns):
             dtype = CANONICAL_SCHEMA[name]
+            if chunk.schema[name] != pl.String:  # read as a whole number already (stream_csv)
+                exprs.append(pl.col(name).cast(dtype, strict=False).alias(name))
+                continue
             text = pl.col(name).str.strip_chars()
             if dtype == pl.Date:
                 exprs.append(text.str.to_date("%Y-%m-%d", strict=False).alias(name))
@@ -62,12 +71,12 @@ class CanonicalCsvAdapter(Adapter):
             else:
                 exprs.append(pl.when(text == "").then(None).otherwise(text).alias(name))
         frame = chunk.select(exprs)
-        if frame["value"].null_count() > chunk["value"].is_null().sum():
+        if chunk.schema["value"] == pl.String and frame["value"].null_count() > chunk["value"].is_null().sum():
             # some counts are not plain integers ("1,234", "12.0"): the careful parser, only then
             value, _ = parse_counts(pl.col("value"))
             frame = frame.with_columns(chunk.select(value.alias("value")))
         frame = frame.with_columns(
-            pl.when(pl.col("value").is_null()).then(chunk["value"]).otherwise(None).alias("raw_value"),
+            pl.when(pl.col("value").is_null()).then(chunk["value"].cast(pl.String)).otherwise(None).alias("raw_value"),
             rows.cast(pl.Int64).alias("source_row"),
             pl.lit("value").alias("source_column"),
         )

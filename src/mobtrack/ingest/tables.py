@@ -206,14 +206,21 @@ def read_csv_head(path: Path, separator: str, n_rows: int = 30) -> pl.DataFrame:
     return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
-def stream_csv(path: Path, separator: str, skip_rows: int, width: int, batch_rows: int) -> Iterator[pl.DataFrame]:
+def stream_csv(path: Path, separator: str, skip_rows: int, width: int, batch_rows: int,
+               whole_numbers: set[str] | frozenset = frozenset()) -> Iterator[pl.DataFrame]:
     """Batches of about `batch_rows` rows after the first `skip_rows`, as text grids c0..c{width-1} with `_row`.
 
     The file is read in byte blocks cut at a line end outside quotes, and each block is parsed
     by Polars. Memory stays bounded by one block whatever the file's size (Polars' own
     `collect_batches` reads ahead of a slow consumer, so its memory grows with the file).
+
+    `whole_numbers`: grid columns that usually hold whole numbers. A block is first parsed with these
+    as Int64 (much cheaper than text); a block where one cell is anything else ("1,234", "n/a", " 5 ")
+    is parsed as text, and so are the blocks after it. So a column comes as Int64 or as text, and a
+    cell read as Int64 is exactly what stripping and casting its text would give.
     """
     schema = {c: pl.String for c in grid_columns(width)}
+    typed = {c: (pl.Int64 if c in whole_numbers else pl.String) for c in schema} if whole_numbers else None
     with open(path, "rb") as fh:
         start = _offset_after_rows(fh, skip_rows)
         fh.seek(start)
@@ -227,7 +234,7 @@ def stream_csv(path: Path, separator: str, skip_rows: int, width: int, batch_row
             buf = carry + data
             if not data:
                 if buf.strip():
-                    frame = _parse_block(path, buf, separator, schema, row)
+                    frame, typed = _parse_typed(path, buf, separator, schema, typed, row)
                     for offset in range(0, frame.height, batch_rows):
                         yield frame.slice(offset, batch_rows)
                 return
@@ -235,11 +242,24 @@ def stream_csv(path: Path, separator: str, skip_rows: int, width: int, batch_row
             if cut <= 0:  # one record longer than a block: read more
                 carry = buf
                 continue
-            frame = _parse_block(path, buf[:cut], separator, schema, row)
+            frame, typed = _parse_typed(path, buf[:cut], separator, schema, typed, row)
             carry = buf[cut:]
             row += frame.height
             for offset in range(0, frame.height, batch_rows):  # at most batch_rows rows per batch
                 yield frame.slice(offset, batch_rows)
+
+
+def _parse_typed(path: Path, data: bytes, separator: str, schema: dict, typed: dict | None,
+                 first_row: int) -> tuple[pl.DataFrame, dict | None]:
+    """A block parsed with the typed schema when there is one and it fits, else as text; and the
+    typed schema to try on the next block (None once a block did not fit)."""
+    if typed is not None:
+        try:
+            frame = pl.read_csv(data, has_header=False, separator=separator, schema=typed, encoding="utf8-lossy")
+            return frame.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64)), typed
+        except pl.exceptions.PolarsError:
+            typed = None
+    return _parse_block(path, data, separator, schema, first_row), typed
 
 
 def _parse_block(path: Path, data: bytes, separator: str, schema: dict, first_row: int) -> pl.DataFrame:
