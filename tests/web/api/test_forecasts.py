@@ -130,3 +130,19 @@ def test_a_newly_published_round_is_forecast_at_once(client, rounds):
     after = forecast(client)
     assert before["cutoff"] != after["cutoff"] == date(2024, PUBLISHED + 1, 28).isoformat()
     assert after["rounds"] == list(range(1, PUBLISHED + 2))
+
+
+def test_dashboard_pages_show_the_forecast_or_say_why_not(client, rounds, monkeypatch):
+    from mobtrack.web.services import forecasts as service
+
+    page = client.get("/dashboard", params={"operation": OPERATION, "level": 2}, headers={"accept": "text/html"})
+    panel = page.text.split('id="forecast-title"')[1]
+    assert page.status_code == 200 and 'class="fan"' in panel and "SO1201" in panel and 'id="warnings"' in panel
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr(service, "forecasts", broken)
+    page = client.get("/dashboard", params={"operation": OPERATION, "level": 2}, headers={"accept": "text/html"})
+    assert page.status_code == 200  # the reported figures are still shown
+    assert "The forecast could not be made" in page.text and 'id="headline-total"' in page.text

@@ -9,6 +9,7 @@ charts. Forecast figures are rounded to two significant digits: more would be fa
 from __future__ import annotations
 
 import json
+import logging
 import math
 from datetime import date
 
@@ -18,6 +19,7 @@ from mobtrack.web.pages import _svg as svg
 from mobtrack.web.services import forecasts as service
 from mobtrack.web.services.catalogue import View
 
+log = logging.getLogger("mobtrack.web")
 FANS = 12  # fan charts on the dashboard (the largest places); every place has its own on its page
 WARNINGS = 10
 HORIZON, FREQ, RISE = 3, "M", 0.25
@@ -40,13 +42,18 @@ def change_class(pct: float) -> int:
 
 def panel(conn: Connection, view: View, level: int, kind: str, t, pcode: str | None = None) -> dict:
     """Template data; `pcode` narrows it to one place (the location page)."""
-    result = service.forecasts(conn, view, level, assessment_type=kind, freq=FREQ, horizon=HORIZON, rise=RISE)
+    try:
+        result = service.forecasts(conn, view, level, assessment_type=kind, freq=FREQ, horizon=HORIZON, rise=RISE)
+    except Exception:  # noqa: BLE001 -- the reported figures above must still be shown; the cause is logged
+        log.exception("forecast panel failed for %s level %s", view.operation, level)
+        return {"failed": True, "places": [], "fans": [], "warnings": [], "skipped": [], "horizon": HORIZON,
+                "rise": round(100 * RISE), "level": level, "end": None, "result": None}
     places = [p for p in result.places if pcode is None or p["pcode"] == pcode]
     warnings = [w for w in result.warnings if (pcode is None or w["pcode"] == pcode)
                 and w["probability"] is not None]
     shown = places[:FANS] if pcode is None else places
     return {
-        "result": result, "places": [_row(p) for p in places], "fans": [fan(p, t) for p in shown],
+        "failed": False, "result": result, "places": [_row(p) for p in places], "fans": [fan(p, t) for p in shown],
         "warnings": [{**w, "threshold": rounded(w["threshold"]), "percent": round(100 * w["probability"])}
                      for w in warnings[:WARNINGS]],
         "skipped": [s for s in result.skipped if pcode is None or s["pcode"] == pcode],
