@@ -118,3 +118,39 @@ def test_afghanistan_surveys_are_stored_as_counts(shared_data, engine, module_db
     assert got.sort("round", "point").equals(expected.rename({"len": "value"}).select(got.columns).sort("round", "point"))
     # no stored value is a single person's record: every value is a count over a point and month
     assert stored["value"].sum() == usable.height
+
+
+def test_public_od_matrices_are_the_raw_ones_with_small_counts_hidden(engine, wca):
+    """The web's OD matrices (mobtrack.web.services.flows) on the real exports, every round published:
+    shown corridors equal `od_matrix`, every corridor of 1..threshold people is hidden, and a shown country
+    corridor never has exactly one hidden admin1 corridor in it (surveys)."""
+    from sqlalchemy import update
+
+    from mobtrack.stats.od import ODQuery, od_matrix
+    from mobtrack.web.services import flows
+    from mobtrack.web.services.principal import ANONYMOUS
+    from mobtrack.web.services.protection import threshold
+
+    with engine.begin() as conn:
+        conn.execute(update(schema.round_).where(schema.round_.c.status == "validated").values(status="published"))
+        rounds = conn.execute(select(func.count()).select_from(schema.round_)
+                              .where(schema.round_.c.status != "published")).scalar_one()
+    assert rounds == 0  # every round of both files can be published: the matrices below cover them all
+    for q in (ODQuery(), ODQuery(year=2023), ODQuery(level="1", country="AFG")):
+        raw = od_matrix(engine, "fm", q).select("origin", "destination", pl.col("value").alias("raw"))
+        with engine.connect() as conn:
+            public = flows.od(conn, ANONYMOUS, "fm", q).rows
+        both = public.join(raw, on=["origin", "destination"], how="full", coalesce=True, nulls_equal=True)
+        assert both.filter(pl.col("suppressed").is_null() & (pl.col("raw") != 0)).is_empty(), q  # nothing lost
+        shown = both.filter(~pl.col("suppressed"))
+        assert (shown["value"] == shown["raw"]).all(), q
+        small = both.filter((pl.col("raw") >= 1) & (pl.col("raw") <= threshold()))
+        assert small["suppressed"].all(), q
+        assert both["suppressed"].any(), q  # real data has small corridors: the check above is not empty
+    with engine.connect() as conn:
+        admin1 = flows.od(conn, ANONYMOUS, "fm", ODQuery(level="1", country="AFG")).rows
+        country = flows.od(conn, ANONYMOUS, "fm", ODQuery(country="AFG")).rows
+    for c in country.filter(~pl.col("suppressed")).iter_rows(named=True):
+        parts = admin1.filter(pl.col("origin").str.starts_with(c["origin"] + ":")
+                              & pl.col("destination").str.starts_with(c["destination"] + ":"))
+        assert parts["suppressed"].sum() != 1, c

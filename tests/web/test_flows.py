@@ -307,3 +307,10 @@ def test_survey_admin1_and_country_matrices_are_one_protected_table(db_url, tmp_
         parts = admin1.filter(pl.col("origin").str.starts_with(c["origin"] + ":")
                               & pl.col("destination").str.starts_with(c["destination"] + ":"))
         assert parts["suppressed"].sum() != 1, (c, parts)
+
+
+def test_corridors_with_an_unknown_end_keep_their_reverse_and_change():
+    rows = pl.DataFrame({"origin": [None, "NGA"], "destination": ["NGA", None], "value": [30.0, 12.0],
+                         "suppressed": [False, False]})
+    out = service.change(service.net(rows), rows.with_columns(pl.col("value") - 10))
+    assert out.select("reverse", "net", "before", "change").rows() == [(12.0, 18.0, 20.0, 10.0), (30.0, -18.0, 2.0, 10.0)]

@@ -17,7 +17,8 @@ Sources and what protects them:
   alone would be silently wrong, and hiding it never reveals anything.
 - `undesa`, `unhcr`, `worldbank` are published statistics: passed through as their sources publish them.
 
-Every result has the OD contract's columns plus `suppressed` (value null where true).
+Every result has the OD contract's columns plus `suppressed` (value null where true). A corridor whose
+origin or destination the source left empty is a corridor too: joins on the corridor keys match nulls.
 """
 
 from __future__ import annotations
@@ -300,7 +301,7 @@ def net(rows: pl.DataFrame) -> pl.DataFrame:
     A reverse corridor absent from the matrix counted nobody: 0."""
     back = rows.select(pl.col("origin").alias("destination"), pl.col("destination").alias("origin"),
                        pl.col("value").alias("reverse"), pl.col("suppressed").alias("_rs"))
-    out = rows.join(back, on=["origin", "destination"], how="left")
+    out = rows.join(back, on=["origin", "destination"], how="left", nulls_equal=True)
     hidden = pl.col("suppressed") | pl.col("_rs").fill_null(False)
     return out.with_columns(
         pl.when(pl.col("_rs").fill_null(False)).then(None).otherwise(pl.col("reverse").fill_null(0)).alias("reverse"),
@@ -311,7 +312,7 @@ def net(rows: pl.DataFrame) -> pl.DataFrame:
 def change(after: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
     """`after`'s corridors with the value in the compared period and the change (absent = 0)."""
     b = before.select("origin", "destination", pl.col("value").alias("before"), pl.col("suppressed").alias("_bs"))
-    out = after.join(b, on=["origin", "destination"], how="left")
+    out = after.join(b, on=["origin", "destination"], how="left", nulls_equal=True)
     hidden = pl.col("suppressed") | pl.col("_bs").fill_null(False)
     return out.with_columns(
         pl.when(pl.col("_bs").fill_null(False)).then(None).otherwise(pl.col("before").fill_null(0)).alias("before"),
@@ -365,5 +366,5 @@ def corridors(conn: Connection, principal: Principal, source: str, q: ODQuery,
         table = table.with_columns(pl.lit(None, pl.Float64).alias("before"), pl.lit(None, pl.Float64).alias("change"))
     top = _top(full.rows, q.top)
     table = top.select("origin", "destination").join(table, on=["origin", "destination"], how="left",
-                                                     maintain_order="left")
+                                                     nulls_equal=True, maintain_order="left")
     return full, table, compare
