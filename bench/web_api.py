@@ -4,19 +4,28 @@ Targets (issue 3, item 8): on the 10-million-observation store, `figures` and `/
 for one operation and round: p95 <= 100 ms under 20 concurrent clients, and the API's own overhead
 <= 2x the service/database time for the same query, both measured in this run.
 
-    .venv/bin/python bench/web_api.py                                  # SQLite, 10M observations
-    .venv/bin/python bench/web_api.py --db postgresql://postgres@127.0.0.1/postgres
+    .venv/bin/python bench/web_api.py --keep                           # SQLite, 10M observations, kept
+    .venv/bin/python bench/web_api.py --keep --db postgresql://postgres@127.0.0.1/postgres
     .venv/bin/python bench/web_api.py --countries 1 --rounds 20        # a quicker look (~800k)
     .venv/bin/python bench/web_api.py --store sqlite:////tmp/big.db    # reuse a store built before
 
-The server runs in its own process (uvicorn, one worker) on 127.0.0.1; the load is bounded in time
-(--seconds per scenario) and in requests. Each scenario is served once before timing, so published
-round versions are decoded and protected once, as on a running server.
+--keep builds the store once (about 1.5 min for SQLite, 2.5 min for PostgreSQL on 2 cores) as
+`<--keep-dir>/mt_webbench_5x50.db` or the database `mt_webbench_5x50`, and later runs reuse it.
+The server runs in its own processes (uvicorn, --workers, 2 by default: one per core of the
+reference machine) on 127.0.0.1; the load is bounded in time (--seconds per phase) and in requests.
+Each query is answered once and checked against the service layer's answer, then every server
+worker is warmed for WARM_SECONDS, so published round versions are decoded and protected once per
+worker before timing, as on a running server. For each query
+the service call, the cached API answer and the uncached API answer take turns in short slices
+under the same 20-way concurrency, so the ratios hold even when other processes load the machine;
+CPU time per call (this process for the service call, the server's processes for HTTP) is printed
+too, as it depends much less on that load than latency does.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import socket
 import subprocess
@@ -29,109 +38,20 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from import_10m import COUNTRIES, fresh_db, generate, run  # noqa: E402
+from import_10m import COUNTRIES  # noqa: E402
+from web_store import (  # noqa: E402
+    build_store,
+    drop_database,
+    kept_store,
+    middle_published_round,
+    prepare,
+    stored_observations,
+)
 
 CLIENTS = 20
+WARM_SECONDS = 2.0
+SLICES = 5  # each phase's time is cut into this many slices, interleaved with the other phases'
 MAX_REQUESTS_PER_CLIENT = 5000
-
-
-def build_store(args, folder: Path) -> tuple[str, int]:
-    gaz, data, total = generate(folder, args.countries, args.rounds)
-    db = fresh_db(args.db, folder)
-    run(["init", "--db", db])
-    run(["gazetteer", "load", str(gaz), "--db", db])
-    run(["import", str(data), "--db", db, "--json"])
-    data.unlink()  # hundreds of MB at full size; the store keeps what the bench needs
-    return db, total
-
-
-def stored_observations(db: str) -> int:
-    from sqlalchemy import func, select
-
-    from mobtrack.store.db import get_engine
-    from mobtrack.store.schema import round_, round_version
-
-    with get_engine(db).connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.sum(round_version.c.observations), 0)).join(
-            round_, round_.c.current_version_id == round_version.c.id)).scalar())
-
-
-def kept_store(args, folder: Path) -> tuple[str, int]:
-    """The store of this shape (--countries x --rounds), built once and kept for later runs.
-
-    It is built under a temporary name and renamed only when the import has finished, so a store
-    found under the kept name is always complete: SQLite `<--keep-dir>/mt_webbench_CxR.db`, or the
-    PostgreSQL database `mt_webbench_CxR` on the server of --db.
-    """
-    name = f"mt_webbench_{args.countries}x{args.rounds}"
-    if not args.db:
-        path = Path(args.keep_dir) / f"{name}.db"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            built, _ = build_store(args, folder)
-            source = Path(built.removeprefix("sqlite:///"))
-            # the import ran in a child process that has exited, so its WAL is checkpointed; move
-            # any leftovers with the file all the same
-            for suffix in ("-wal", "-shm"):
-                if Path(f"{source}{suffix}").exists():
-                    os.replace(f"{source}{suffix}", f"{path}{suffix}")
-            os.replace(source, path)
-        db = f"sqlite:///{path}"
-        return db, stored_observations(db)
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from mobtrack.store.db import resolve_url
-
-    server = make_url(resolve_url(args.db))
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-    if not exists:
-        built, _ = build_store(args, folder)  # only child processes connected to it, and they have exited
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{make_url(built).database}" RENAME TO "{name}"'))
-    admin.dispose()
-    db = server.set(database=name).render_as_string(hide_password=False)
-    return db, stored_observations(db)
-
-
-def prepare(db: str) -> dict:
-    """Publish every round (the public sees published ones) and make an analyst token."""
-    from sqlalchemy import select
-
-    from mobtrack.store.db import get_engine
-    from mobtrack.store.publishing import PublishError, publish
-    from mobtrack.store.schema import operation, round_
-    from mobtrack.web.services import accounts
-
-    with get_engine(db).begin() as conn:
-        for name, number, kind in conn.execute(select(operation.c.name, round_.c.number, round_.c.assessment_type)
-                                               .join(round_, round_.c.operation_id == operation.c.id)).all():
-            try:
-                publish(conn, name, number, kind)
-            except PublishError:
-                pass
-        made = accounts.add_user(conn, f"bench-{os.getpid()}-{int(time.time())}", "violet anchor drizzle compass 42",
-                                 "analyst", "Bench", countries=["*"])
-        return {"token": accounts.create_token(conn, made.id, "bench")}
-
-
-def middle_published_round(db: str, operation: str) -> int:
-    """A round the public can see (rounds dated in the future stay blocked by the date rule)."""
-    from sqlalchemy import select
-
-    from mobtrack.store.db import get_engine
-    from mobtrack.store.schema import operation as operation_table
-    from mobtrack.store.schema import round_
-
-    with get_engine(db).connect() as conn:
-        numbers = sorted(conn.execute(select(round_.c.number).join(
-            operation_table, operation_table.c.id == round_.c.operation_id).where(
-            operation_table.c.name == operation, round_.c.status == "published")).scalars())
-    if not numbers:
-        raise SystemExit(f"no published round of {operation}")
-    return numbers[len(numbers) // 2]
 
 
 def free_port() -> int:
@@ -163,27 +83,28 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def hammer(call, seconds: float) -> list[float]:
-    """CLIENTS threads calling `call()` back to back for `seconds` (and at most MAX_CALLS each)."""
+    """CLIENTS threads calling `call(client_number)` back to back for `seconds` (and at most
+    MAX_REQUESTS_PER_CLIENT times each); the time of every call."""
     times: list[float] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
 
-    def client():
+    def client(number: int):
         mine = []
         try:
             for _ in range(MAX_REQUESTS_PER_CLIENT):
                 if time.perf_counter() > deadline:
                     break
                 t = time.perf_counter()
-                call()
+                call(number)
                 mine.append(time.perf_counter() - t)
         except BaseException as exc:  # noqa: BLE001 -- raised in the main thread below
             errors.append(exc)
         with lock:
             times.extend(mine)
 
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
     for t in threads:
         t.start()
     for t in threads:
@@ -193,20 +114,29 @@ def hammer(call, seconds: float) -> list[float]:
     return times
 
 
-def http_call(url: str, params: dict, headers: dict, unique: bool = False):
-    """GET `url` on a keep-alive client per thread. `unique` adds a parameter the endpoint ignores, with
-    a new value each time, so the server's response cache never answers and every request runs the query."""
-    local = threading.local()
-    counter = iter(range(10**9))
+class HttpCall:
+    """GET `url` on one keep-alive connection per client number. `unique` adds a parameter the endpoint
+    ignores, with a new value each time, so the server's response cache never answers and every
+    request runs the query."""
 
-    def call() -> httpx.Response:
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(headers=headers, timeout=60)
-        r = local.client.get(url, params={**params, "bench_nocache": next(counter)} if unique else params)
+    def __init__(self, url: str, params: dict, headers: dict, unique: bool = False):
+        self.url, self.params, self.headers, self.unique = url, params, headers, unique
+        self.clients: dict[int, httpx.Client] = {}
+        self.counter = itertools.count()
+
+    def __call__(self, number: int = -1) -> httpx.Response:
+        client = self.clients.get(number)
+        if client is None:
+            client = self.clients[number] = httpx.Client(headers=self.headers, timeout=60)
+        params = {**self.params, "bench_nocache": next(self.counter)} if self.unique else self.params
+        r = client.get(self.url, params=params)
         if r.status_code != 200:
-            raise RuntimeError(f"{url} -> {r.status_code}: {r.text[:300]}")
+            raise RuntimeError(f"{self.url} -> {r.status_code}: {r.text[:300]}")
         return r
-    return call
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
 
 
 def service_calls(db: str, operation: str, number: int, level: int):
@@ -223,7 +153,7 @@ def service_calls(db: str, operation: str, number: int, level: int):
     analyst = Principal(user_id=0, username="bench", role="analyst", countries=frozenset({"*"}), via="token")
 
     def figures(who):
-        def call():
+        def call(_client: int = -1):
             with engine.connect() as conn:
                 op = catalogue.find_operation(conn, who, operation)
                 view = catalogue.view_of(who, op["name"], op["country_iso3"])
@@ -232,7 +162,7 @@ def service_calls(db: str, operation: str, number: int, level: int):
         return call
 
     def v3(who):
-        def call():
+        def call(_client: int = -1):
             with engine.connect() as conn:
                 rows = dtm_v3.rows(conn, who, 2, {"Operation": operation, "FromRoundNumber": number,
                                                   "ToRoundNumber": number})
@@ -269,7 +199,8 @@ def main() -> None:
                     help="where --keep puts SQLite stores")
     ap.add_argument("--countries", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=50)
-    ap.add_argument("--seconds", type=float, default=6.0, help="load time per phase (3 phases per query)")
+    ap.add_argument("--seconds", type=float, default=6.0,
+                    help="load time per phase (3 phases per query, interleaved in slices)")
     ap.add_argument("--workers", type=int, default=2, help="server worker processes (one per core)")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="mobtrack-webbench-"))
@@ -298,56 +229,116 @@ def main() -> None:
     services = service_calls(db, operation, number, level)
     kind = "postgresql" if db.startswith("postgres") else "sqlite"
     print(f"\n== web API on {kind}, {total:,} observations; {operation}, round {number}, admin{level}; "
-          f"{CLIENTS} concurrent clients, {args.seconds:.0f} s per phase; uvicorn with {args.workers} worker(s); "
-          f"{load_average()} at the start")
-    print("db = the service-layer call (the same query, no HTTP) from 20 threads; api = HTTP from 20 clients, "
-          "answers from the server's response cache as deployed; uncached = every request runs the query. "
-          "overhead = (api p95 - db p95) / db p95; targets: api p95 <= 100 ms, overhead <= 2x")
-    print(f"{'query':20} {'rows':>5} {'db p50':>7} {'db p95':>7} {'api p50':>8} {'api p95':>8} {'overhead':>8} "
-          f"{'uncached p95':>13} {'overhead':>8} {'api req/s':>9}")
-    verdicts = []
+          f"{CLIENTS} concurrent clients, {args.seconds:.0f} s per phase in {SLICES} interleaved slices; "
+          f"uvicorn with {args.workers} worker(s); {load_average()} at the start")
+    print(LEGEND)
+    print(f"{'query':20} {'rows':>4} | {'db p50':>6} {'p95':>6} {'cpu':>5} | {'api p50':>7} {'p95':>6} {'cpu':>5} "
+          f"{'req/s':>5} {'ovh':>6} | {'uncached p95':>12} {'cpu':>5} {'ovh':>6} {'cpu ovh':>7}")
+    results = []
     try:
         for key, (url, params, headers) in scenarios.items():
             first = time.perf_counter()
-            answer = http_call(url, params, headers)()
+            answer = HttpCall(url, params, headers)()
             cold = time.perf_counter() - first
             expected = services[key]()
             if summary_of(key[0], answer) != expected:  # a fast wrong answer is worth nothing
                 raise SystemExit(f"{key}: the API answered {summary_of(key[0], answer)} (rows, total, hidden), "
                                  f"the service layer {expected}")
-            db_times = hammer(services[key], args.seconds)
-            api_times = hammer(http_call(url, params, headers), args.seconds)
-            raw_times = hammer(http_call(url, params, headers, unique=True), args.seconds)
-            db95, api95, raw95 = (percentile(t, 0.95) for t in (db_times, api_times, raw_times))
-            overhead, raw_overhead = (api95 - db95) / db95, (raw95 - db95) / db95
-            print(f"{key[0] + ' (' + key[1] + ')':20} {expected[0]:5d} {percentile(db_times, 0.5) * 1000:7.1f} "
-                  f"{db95 * 1000:7.1f} {percentile(api_times, 0.5) * 1000:8.1f} {api95 * 1000:8.1f} "
-                  f"{overhead:7.2f}x {raw95 * 1000:13.1f} {raw_overhead:7.2f}x {len(api_times) / args.seconds:9.0f}"
-                  f"   (ms; first call {cold:.1f} s)")
-            verdicts.append((key, api95, raw95, overhead, raw_overhead))
+            svc, api, raw = Phase(own_cpu), Phase(lambda: tree_cpu(server.pid)), Phase(lambda: tree_cpu(server.pid))
+            api_call, raw_call = HttpCall(url, params, headers), HttpCall(url, params, headers, unique=True)
+            # Every worker process keeps its own caches: 20 connections spread over all of them,
+            # so each has answered before timing starts (a running server's workers have too).
+            hammer(api_call, WARM_SECONDS)
+            hammer(raw_call, WARM_SECONDS)
+            # The three phases take turns in short slices, so a change in the machine's load (other
+            # processes) falls on all three alike and their ratios stay comparable.
+            for _ in range(SLICES):
+                svc.run(services[key], args.seconds / SLICES)
+                api.run(api_call, args.seconds / SLICES)
+                raw.run(raw_call, args.seconds / SLICES)
+            api_call.close()
+            raw_call.close()
+            results.append((key, svc, api, raw))
+            print(row_of(key, expected[0], svc, api, raw) + f"  (first call {cold:.1f} s)")
     finally:
         server.terminate()
         server.wait(timeout=30)
         if args.db and not (args.store or args.keep):  # the bench's own database, not one kept or given
             drop_database(db)
     print(f"{load_average()} at the end")
-    for (query, who), api95, raw95, overhead, raw_overhead in verdicts:
-        print(f"{query} ({who}): p95 {api95 * 1000:.1f} ms ({'met' if api95 <= 0.1 else 'NOT met'}; uncached "
-              f"{raw95 * 1000:.1f} ms, {'met' if raw95 <= 0.1 else 'NOT met'}), overhead {overhead:.2f}x "
-              f"({'met' if overhead <= 2 else 'NOT met'}; uncached {raw_overhead:.2f}x, "
-              f"{'met' if raw_overhead <= 2 else 'NOT met'})")
+    for (query, who), svc, api, raw in results:
+        ovh, raw_ovh = api.p95 / svc.p95 - 1, raw.p95 / svc.p95 - 1
+        print(f"{query} ({who}): p95 {api.p95 * 1000:.1f} ms {verdict(api.p95 <= 0.1)} (uncached "
+              f"{raw.p95 * 1000:.1f} ms {verdict(raw.p95 <= 0.1)}); API overhead {ovh:.2f}x {verdict(ovh <= 2)} "
+              f"(uncached {raw_ovh:.2f}x {verdict(raw_ovh <= 2)}; in CPU time {raw.cpu_per_call / svc.cpu_per_call - 1:.2f}x)")
 
 
-def drop_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+LEGEND = """\
+db: the service-layer call (the same query: no HTTP, JSON, authentication or audit) from 20 threads in this
+process; api: HTTP GET from 20 keep-alive clients, answered from the server's response cache as deployed
+(an analyst's read is still authorised and audited each time); uncached: a parameter the endpoint ignores
+changes every time, so every request runs the query. p50/p95: latency in ms; cpu: ms of CPU per call
+(db: this process; api: the server's processes); ovh: API overhead = api p95 / db p95 - 1 (target <= 2x);
+cpu ovh: the same from CPU time (uncached). Target: api p95 <= 100 ms."""
 
-    from mobtrack.store.db import get_engine
 
-    get_engine(url).dispose()
-    target = make_url(url)
-    with create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+def verdict(ok: bool) -> str:
+    return "[met]" if ok else "[NOT met]"
+
+
+class Phase:
+    """Latencies of one kind of call over its slices, and the CPU time spent serving them."""
+
+    def __init__(self, cpu_clock):
+        self.cpu_clock, self.times, self.cpu, self.wall = cpu_clock, [], 0.0, 0.0
+
+    def run(self, call, seconds: float) -> None:
+        cpu, wall = self.cpu_clock(), time.perf_counter()
+        self.times += hammer(call, seconds)
+        self.cpu += self.cpu_clock() - cpu
+        self.wall += time.perf_counter() - wall
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.times, 0.95)
+
+    @property
+    def cpu_per_call(self) -> float:
+        return self.cpu / max(len(self.times), 1)
+
+
+def row_of(key: tuple, rows: int, svc: Phase, api: Phase, raw: Phase) -> str:
+    def ms(x: float) -> str:
+        return f"{x * 1000:6.1f}"
+    return (f"{key[0] + ' (' + key[1] + ')':20} {rows:4d} | {ms(percentile(svc.times, 0.5))} {ms(svc.p95)} "
+            f"{svc.cpu_per_call * 1000:5.1f} | {ms(percentile(api.times, 0.5)):>7} {ms(api.p95)} "
+            f"{api.cpu_per_call * 1000:5.1f} {len(api.times) / api.wall:5.0f} {api.p95 / svc.p95 - 1:5.2f}x | "
+            f"{ms(raw.p95):>12} {raw.cpu_per_call * 1000:5.1f} {raw.p95 / svc.p95 - 1:5.2f}x "
+            f"{raw.cpu_per_call / svc.cpu_per_call - 1:6.2f}x")
+
+
+def own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (the uvicorn workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    tree, total = {pid}, 0.0
+    for _ in range(3):  # master -> workers (-> their helpers)
+        tree |= {p for p, (parent, _) in stats.items() if parent in tree}
+    for p in tree:
+        total += stats.get(p, (0, 0.0))[1]
+    return total
 
 
 if __name__ == "__main__":

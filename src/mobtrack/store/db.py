@@ -39,7 +39,10 @@ def _sqlite_pragmas(dbapi_connection, _record):
 def get_engine(url: str | None = None) -> Engine:
     url = resolve_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url)
+        # As many pooled connections as PostgreSQL's: a web worker serving 20 requests at once would
+        # otherwise open and close overflow connections (and run the pragmas) on every request.
+        extra = {"pool_size": 10, "max_overflow": 20} if url not in ("sqlite://", "sqlite:///:memory:") else {}
+        engine = create_engine(url, **extra)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

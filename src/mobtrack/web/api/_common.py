@@ -10,10 +10,10 @@ from threading import Lock
 
 import polars as pl
 from fastapi import Query, Request, Response
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection
 
-from mobtrack.store.schema import round_
 from mobtrack.web.errors import ApiError
+from mobtrack.web.services import catalogue
 from mobtrack.web.services.principal import Principal
 
 MAX_LIMIT = 10_000
@@ -103,9 +103,7 @@ def forget_stamps() -> None:
 
 
 def _query_stamp(conn: Connection) -> tuple:
-    published = func.sum(case((round_.c.status == "published", 1), else_=0))
-    return tuple(conn.execute(select(func.count(round_.c.id), func.max(round_.c.current_version_id),
-                                     func.max(round_.c.published_at), published)).one())
+    return catalogue.stamp(conn)
 
 
 def cached(request: Request, conn: Connection, user: Principal, build: Callable[[], Response],

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 
 from mobtrack.analytics import RoundFilter, current_rounds
 from mobtrack.store.schema import operation, round_, round_version, source_file
 from mobtrack.web.errors import ApiError
+from mobtrack.web.services.cache import LRU
 from mobtrack.web.services.principal import READ_UNPROTECTED, READ_UNPUBLISHED, Principal
 
 
@@ -71,8 +72,32 @@ def find_operation(conn: Connection, principal: Principal, ident: str | int) -> 
     return dict(row)
 
 
+_ROUNDS: LRU[pl.DataFrame] = LRU(512)
+
+
+def stamp(conn: Connection) -> tuple:
+    """Changes whenever a round is imported, corrected, validated, published or withdrawn.
+
+    Read afresh on every call (one aggregate over the round table, no time-to-live), so what is kept
+    under it is never stale, whichever process changed the store.
+    """
+    def having(status: str):
+        return func.sum(case((round_.c.status == status, 1), else_=0))
+    return tuple(conn.execute(select(func.count(round_.c.id), func.max(round_.c.current_version_id),
+                                     func.max(round_.c.published_at), having("published"),
+                                     having("validated"))).one())
+
+
 def rounds(conn: Connection, view: View, assessment_type: str | None = None) -> pl.DataFrame:
-    """The rounds of the view's operation it may see, with provenance (file, version, period)."""
+    """The rounds of the view's operation it may see, with provenance (file, version, period).
+
+    Kept per view and store stamp: a request for one round reads one aggregate row here, not the
+    operation's whole round list with its files and periods."""
+    key = (str(conn.engine.url), view.operation, view.unpublished, assessment_type, stamp(conn))
+    return _ROUNDS.get(key, lambda: _rounds(conn, view, assessment_type))
+
+
+def _rounds(conn: Connection, view: View, assessment_type: str | None) -> pl.DataFrame:
     frame = current_rounds(conn, RoundFilter(operation=view.operation, assessment_type=assessment_type,
                                              published_only=not view.unpublished))
     if frame.is_empty():
