@@ -176,8 +176,9 @@ def flow_map(corridors: list[dict], located: dict[str, Place], shapes: dict[str,
     used = {c["origin"] for c in arcs} | {c["destination"] for c in arcs}
     nodes = [{"code": k, "name": points[k].name, "x": xy[k][0], "y": xy[k][1]} for k in sorted(used)]
     unplaced |= {k for k in located if k not in points}
+    legend = [{"value": v, "width": round(MIN_STROKE + (MAX_STROKE - MIN_STROKE) * v / top, 2)} for v in (top, top / 2)]
     return {"arcs": arcs, "shapes": drawn, "nodes": nodes, "width": WIDTH, "height": height,
-            "unplaced": sorted(unplaced), "max": top}
+            "unplaced": sorted(unplaced), "max": top, "legend": legend}
 
 
 def sankey(corridors: list[dict], names: dict[str, str], width: int = 800, gap: float = 8.0,
