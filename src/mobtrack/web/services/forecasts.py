@@ -100,24 +100,29 @@ def _compute(conn: Connection, view: View, family: pl.DataFrame, out: Forecasts,
     reported = rows.filter(pl.col("value").is_not_null()).group_by("pcode").agg(pl.len().alias("n"))
     eligible = (now.filter(pl.col("value").is_not_null()).join(reported, on="pcode")
                 .filter(pl.col("n") >= MIN_HISTORY).sort(["value", "pcode"], descending=[True, False]))
+    latest = {r["pcode"]: r for r in now.iter_rows(named=True)}
+    fit = set(eligible["pcode"].to_list())
     for pcode in sorted(names):
-        reason = None
-        here = now.filter(pl.col("pcode") == pcode)
-        if here.is_empty():
+        here = latest.get(pcode)
+        if here is None:
             reason = "not in the latest round"
-        elif here["suppressed"][0]:
+        elif here["suppressed"]:
             reason = "latest figure suppressed"
-        elif here["value"][0] is None:
+        elif here["value"] is None:
             reason = "no latest figure"
-        elif pcode not in eligible["pcode"]:
+        elif pcode not in fit:
             reason = f"fewer than {MIN_HISTORY} reported rounds"
-        if reason:
-            out.skipped.append({"pcode": pcode, "name": names[pcode], "reason": reason})
+        else:
+            continue
+        out.skipped.append({"pcode": pcode, "name": names[pcode], "reason": reason})
     for pcode in eligible["pcode"][MAX_SERIES:].to_list():
         out.skipped.append({"pcode": pcode, "name": names[pcode], "reason": f"beyond the {MAX_SERIES} largest places"})
     chosen = eligible["pcode"].head(MAX_SERIES)
-    data = rows.filter(pl.col("pcode").is_in(chosen.implode()), pl.col("value").is_not_null()).select(
-        pl.col("pcode").alias("series_id"), pl.col("reporting_date").alias("date"), pl.col("value").cast(pl.Float64))
+    # Two rounds reported on one day (a re-survey, a split round): the later round is the figure of that day.
+    data = (rows.filter(pl.col("pcode").is_in(chosen.implode()), pl.col("value").is_not_null()).sort("round")
+            .unique(["pcode", "reporting_date"], keep="last", maintain_order=True)
+            .select(pl.col("pcode").alias("series_id"), pl.col("reporting_date").alias("date"),
+                    pl.col("value").cast(pl.Float64)))
     if data.is_empty():
         out.note = f"no place has {MIN_HISTORY} or more reported rounds with a visible latest figure"
         return out
