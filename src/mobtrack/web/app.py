@@ -62,6 +62,15 @@ def create_app(db_url: str | None = None, secure_cookies: bool | None = None,
         app.state.secret_key = os.environ.get("MOBTRACK_SECRET_KEY") or secret_key(conn)
 
     errors.install(app)
+    default_openapi = app.openapi
+
+    def openapi() -> dict:  # FastAPI's document, with the errors this app really answers with
+        if not getattr(app.state, "openapi_documented", False):
+            errors.document(default_openapi())
+            app.state.openapi_documented = True
+        return app.openapi_schema
+
+    app.openapi = openapi
     app.add_middleware(HeadersMiddleware)
 
     from mobtrack.web import v3

@@ -8,13 +8,35 @@ Pages get the pages engineer's HTML error page when `mobtrack.web.pages` provide
 from __future__ import annotations
 
 import logging
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("mobtrack.web")
+
+
+class ErrorBody(BaseModel):
+    """The body of every /api/v1 error."""
+
+    ok: Literal[False]
+    error: str = Field(description="What went wrong, for a person.")
+    errors: list[dict[str, Any]] = Field(description="Details: for invalid input, one item per field "
+                                                     "(`field`, `message`, `type`).")
+    status: int = Field(description="The HTTP status code, repeated.")
+
+
+class V3ErrorBody(BaseModel):
+    """The body of every /v3 error: IOM's envelope, so that DTM clients read it as they do IOM's."""
+
+    result: list[Any] = Field(max_length=0)
+    statusCode: int  # noqa: N815 - IOM's field names
+    isSuccess: Literal[False]  # noqa: N815
+    errorMessages: list[str]  # noqa: N815
+    totalRecordsCount: Literal[0]  # noqa: N815
 
 
 class ApiError(Exception):
@@ -63,6 +85,24 @@ def _validation_errors(exc: RequestValidationError) -> list[dict]:
         where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "body", "path", "header"))
         out.append({"field": where, "message": e.get("msg", "invalid"), "type": e.get("type")})
     return out
+
+
+def document(spec: dict) -> dict:
+    """Make the OpenAPI document say what the handlers below do.
+
+    FastAPI declares a 422 with its own body on every route with parameters; this API answers invalid
+    input with 400 and the error body instead (`_invalid` below), so each 422 is dropped: the routes
+    declare their 400 themselves (mobtrack.web.api.models.answers).
+    """
+    for methods in spec.get("paths", {}).values():
+        for op in methods.values():
+            op.get("responses", {}).pop("422", None)
+    schemas = spec.get("components", {}).get("schemas", {})
+    text = str(spec.get("paths"))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"/{name}'" not in text:
+            schemas.pop(name, None)
+    return spec
 
 
 def install(app: FastAPI) -> None:

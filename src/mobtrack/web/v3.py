@@ -13,13 +13,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
-from mobtrack.web.api._common import cached
+from mobtrack.web.api._common import MAX_INT, cached
+from mobtrack.web.api.models import V3Envelope, answers
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, dtm_v3
 from mobtrack.web.services.principal import Principal
 
-router = APIRouter(prefix="/v3/displacement", tags=["DTM API v3 compatibility"])
+router = APIRouter(prefix="/v3/displacement", tags=["DTM API v3 compatibility"], responses=answers(None, 401, v3=True))
 
 
 def envelope(result: list[dict]) -> dict:
@@ -58,13 +59,14 @@ def _serve(request: Request, conn: Connection, user: Principal, level: int, para
 Op = Query(None, description="Name of the DTM operation.")
 Country = Query(None, description="Country name as IOM writes it (ISO 3166 short name).")
 Adm0 = Query(None, description="ISO 3166-1 alpha-3 code.")
-FromDate = Query(None, description="YYYY-MM-DD")
-ToDate = Query(None, description="YYYY-MM-DD")
-FromRound = Query(None, ge=0)
-ToRound = Query(None, ge=0)
+# Declared as dates (what IOM documents); the server also takes a date-time and reads its date.
+FromDate = Query(None, description="YYYY-MM-DD", json_schema_extra={"format": "date"})
+ToDate = Query(None, description="YYYY-MM-DD", json_schema_extra={"format": "date"})
+FromRound = Query(None, ge=0, le=MAX_INT)
+ToRound = Query(None, ge=0, le=MAX_INT)
 
 
-@router.get("/admin0")
+@router.get("/admin0", responses=answers(V3Envelope[dict], 400, v3=True))
 def admin0(request: Request, Operation: str | None = Op, CountryName: str | None = Country,
            Admin0Pcode: str | None = Adm0, FromReportingDate: str | None = FromDate,
            ToReportingDate: str | None = ToDate, FromRoundNumber: int | None = FromRound,
@@ -75,7 +77,7 @@ def admin0(request: Request, Operation: str | None = Op, CountryName: str | None
     return _serve(request, conn, user, 0, params)
 
 
-@router.get("/admin1")
+@router.get("/admin1", responses=answers(V3Envelope[dict], 400, v3=True))
 def admin1(request: Request, Operation: str | None = Op, CountryName: str | None = Country,
            Admin0Pcode: str | None = Adm0, Admin1Name: str | None = None, Admin1Pcode: str | None = None,
            FromReportingDate: str | None = FromDate, ToReportingDate: str | None = ToDate,
@@ -86,7 +88,7 @@ def admin1(request: Request, Operation: str | None = Op, CountryName: str | None
     return _serve(request, conn, user, 1, params)
 
 
-@router.get("/admin2")
+@router.get("/admin2", responses=answers(V3Envelope[dict], 400, v3=True))
 def admin2(request: Request, Operation: str | None = Op, CountryName: str | None = Country,
            Admin0Pcode: str | None = Adm0, Admin1Name: str | None = None, Admin1Pcode: str | None = None,
            Admin2Name: str | None = None, Admin2Pcode: str | None = None,
@@ -99,11 +101,11 @@ def admin2(request: Request, Operation: str | None = Op, CountryName: str | None
     return _serve(request, conn, user, 2, params)
 
 
-@router.get("/country-list")
+@router.get("/country-list", responses=answers(V3Envelope[dict]))
 def country_list(conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     return envelope(dtm_v3.countries(conn, user))
 
 
-@router.get("/operation-list")
+@router.get("/operation-list", responses=answers(V3Envelope[dict]))
 def operation_list(conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     return envelope(dtm_v3.operations(conn, user))

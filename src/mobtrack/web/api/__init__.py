@@ -14,7 +14,9 @@ from mobtrack.web.api import (
     profiles,
     quality,
 )
+from mobtrack.web.api.models import answers
 
-router = APIRouter(prefix="/api/v1")
+# Any route answers 401 to an invalid, expired or revoked token, public ones included.
+router = APIRouter(prefix="/api/v1", responses=answers(None, 401))
 for module in (operations, figures, forecasts, flows, profiles, locations, quality, imports, exports, account):
     router.include_router(module.router)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from threading import Lock
 
 import polars as pl
-from fastapi import Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from sqlalchemy import Connection
 
 from mobtrack.web.errors import ApiError
@@ -17,10 +17,21 @@ from mobtrack.web.services import catalogue
 from mobtrack.web.services.principal import Principal
 
 MAX_LIMIT = 10_000
+# Ids and round numbers are INTEGER columns: a larger number names nothing, and SQLite's driver cannot
+# even bind one past 2**63 (it raised, a 500, until schemathesis sent one).
+MAX_INT = 2**31 - 1
 
 Limit = Query(1000, ge=1, le=MAX_LIMIT, description="Rows per page.")
 Cursor = Query(None, description="`next` of the previous page.")
 Sort = Query(None, description="Column to sort by; prefix with '-' for descending. Ties keep the default order.")
+
+
+def RoundNumber():  # a function, like Query()
+    return Path(ge=0, le=MAX_INT, description="Round number.")
+
+
+def Id():  # a function: FastAPI names a shared Path() after the first parameter using it
+    return Path(ge=1, le=MAX_INT)
 
 
 def encode_cursor(position: int) -> str:

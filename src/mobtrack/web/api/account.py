@@ -6,6 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from mobtrack.web.api._common import Id
+from mobtrack.web.api.models import Item, Me, NewTokenAnswer, Revoked, Token, User, answers
 from mobtrack.web.auth import client_of, connection, current_user, require_login, require_permission
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import accounts, audit
@@ -14,7 +16,7 @@ from mobtrack.web.services.principal import MANAGE_USERS, Principal
 router = APIRouter(tags=["account"])
 
 
-@router.get("/me")
+@router.get("/me", responses=answers(Item[Me]))
 def me(user: Principal = Depends(current_user)):
     """Who the server thinks you are (anonymous without a session or token)."""
     return {"ok": True, "data": {"username": user.username, "role": user.role, "organisation": user.organisation,
@@ -27,7 +29,7 @@ class NewToken(BaseModel):
     days: int | None = Field(365, ge=1, le=3650, description="Days until it expires.")
 
 
-@router.post("/tokens", status_code=201)
+@router.post("/tokens", status_code=201, responses=answers(Item[NewTokenAnswer], 400, 403, status=201))
 def create_token(request: Request, body: NewToken, conn: Connection = Depends(connection),
                  user: Principal = Depends(require_login)):
     """A new API token for scripts; it is shown once (only its hash is stored)."""
@@ -38,13 +40,13 @@ def create_token(request: Request, body: NewToken, conn: Connection = Depends(co
     return {"ok": True, "data": {"token": token, "name": body.name}}
 
 
-@router.get("/tokens")
+@router.get("/tokens", responses=answers(Item[list[Token]]))
 def list_tokens(conn: Connection = Depends(connection), user: Principal = Depends(require_login)):
     return {"ok": True, "data": accounts.list_tokens(conn, user.user_id)}
 
 
-@router.delete("/tokens/{token_id}")
-def revoke_token(request: Request, token_id: int, conn: Connection = Depends(connection),
+@router.delete("/tokens/{token_id}", responses=answers(Item[Revoked], 400, 403, 404))
+def revoke_token(request: Request, token_id: int = Id(), conn: Connection = Depends(connection),
                  user: Principal = Depends(require_login)):
     if not accounts.revoke_token(conn, user.user_id, token_id):
         raise ApiError(404, f"token {token_id} not found")
@@ -52,6 +54,6 @@ def revoke_token(request: Request, token_id: int, conn: Connection = Depends(con
     return {"ok": True, "data": {"revoked": token_id}}
 
 
-@router.get("/users")
+@router.get("/users", responses=answers(Item[list[User]], 403))
 def users(conn: Connection = Depends(connection), user: Principal = Depends(require_permission(MANAGE_USERS))):
     return {"ok": True, "data": accounts.list_users(conn)}

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import Connection
 
 from mobtrack.publish import FORMATS, export
-from mobtrack.web.api.figures import Group, Level, Protected, Purpose, Unit, view_for
+from mobtrack.web.api._common import MAX_INT
+from mobtrack.web.api.figures import Disaggregation, Group, Level, Protected, Purpose, Unit, view_for
+from mobtrack.web.api.models import answers
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, places
@@ -38,12 +40,14 @@ def require_agreement(request: Request, user: Principal, operation: str) -> None
                             "protected figures (protected=true) instead")
 
 
-@router.get("/operations/{operation}/export")
+@router.get("/operations/{operation}/export",
+            responses=answers(None, 400, 403, 404, 503, media={m: {"type": "string", "format": "binary"}
+                                                               for m, _ in FORMATS.values()}))
 def export_table(request: Request, operation: str,
-                 format: str = Query("csv", description=", ".join(FORMATS)),
+                 format: str = Query("csv", pattern=f"^({'|'.join(FORMATS)})$"),
                  table: str = Query("figures", pattern="^(figures|series|changes)$"),
-                 level: int = Level, group: str = Group, unit: str = Unit, round: int | None = Query(None, ge=0),
-                 latest: bool = False, assessment_type: str | None = None, disaggregation: str | None = None,
+                 level: int = Level, group: str = Group, unit: str = Unit, round: int | None = Query(None, ge=0, le=MAX_INT),
+                 latest: bool = False, assessment_type: str | None = None, disaggregation: str | None = Disaggregation,
                  protected: bool | None = Protected, purpose: str | None = Purpose,
                  conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     """The same rows as the JSON endpoints (protected the same way), as a file."""

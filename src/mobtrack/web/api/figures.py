@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import Connection
 
-from mobtrack.web.api._common import Cursor, Limit, Sort, cached, frame_response
+from mobtrack.web.api._common import MAX_INT, Cursor, Limit, Sort, cached, frame_response
+from mobtrack.web.api.models import Change, Figure, FigurePage, answers
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, catalogue
 from mobtrack.web.services import figures as service
 from mobtrack.web.services.catalogue import View
+from mobtrack.web.services.figures import DIMENSIONS
 from mobtrack.web.services.principal import Principal
 
 router = APIRouter(tags=["figures"])
@@ -22,6 +24,7 @@ Protected = Query(None, description="true: small-cell suppressed figures even if
                                     "false: raw figures (analyst, manager, admin; audited).")
 Purpose = Query(None, max_length=500, description="Why you read raw figures (recorded in the audit log).")
 PCodes = Query(None, description="Only these p-codes (comma-separated).")
+Disaggregation = Query(None, pattern=f"^({'|'.join(DIMENSIONS)})$", description="Break the figures down by this.")
 
 
 def view_for(request: Request, conn: Connection, user: Principal, operation: str, protected: bool | None,
@@ -43,12 +46,13 @@ def _pcodes(frame, pcode: str | None):
     return frame
 
 
-@router.get("/operations/{operation}/figures")
+@router.get("/operations/{operation}/figures",
+            responses=answers(FigurePage[Figure], 400, 403, 404, 503, not_modified=True))
 def figures(request: Request, operation: str, level: int = Level, group: str = Group, unit: str = Unit,
-            round: int | None = Query(None, ge=0, description="Round number (default: every visible round)."),
+            round: int | None = Query(None, ge=0, le=MAX_INT, description="Round number (default: every visible round)."),
             latest: bool = Query(False, description="Only the latest visible round."),
             assessment_type: str | None = None,
-            disaggregation: str | None = Query(None, description="sex, age_band, reason, origin_pcode, ..."),
+            disaggregation: str | None = Disaggregation,
             pcode: str | None = PCodes, protected: bool | None = Protected, purpose: str | None = Purpose,
             limit: int = Limit, cursor: str | None = Cursor, sort: str | None = Sort,
             conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
@@ -68,7 +72,8 @@ def figures(request: Request, operation: str, level: int = Level, group: str = G
     return cached(request, conn, user, build, check_figures)
 
 
-@router.get("/operations/{operation}/series")
+@router.get("/operations/{operation}/series",
+            responses=answers(FigurePage[Figure], 400, 403, 404, 503, not_modified=True))
 def series(request: Request, operation: str, level: int = Level, group: str = Group, unit: str = Unit,
            assessment_type: str | None = None, pcode: str | None = PCodes, protected: bool | None = Protected,
            purpose: str | None = Purpose, limit: int = Limit, cursor: str | None = Cursor,
@@ -84,9 +89,10 @@ def series(request: Request, operation: str, level: int = Level, group: str = Gr
     return cached(request, conn, user, build, check_series)
 
 
-@router.get("/operations/{operation}/changes")
+@router.get("/operations/{operation}/changes",
+            responses=answers(FigurePage[Change], 400, 403, 404, 503, not_modified=True))
 def changes(request: Request, operation: str, level: int = Level, group: str = Group, unit: str = Unit,
-            round: int | None = Query(None, ge=0), assessment_type: str | None = None, pcode: str | None = PCodes,
+            round: int | None = Query(None, ge=0, le=MAX_INT), assessment_type: str | None = None, pcode: str | None = PCodes,
             protected: bool | None = Protected, purpose: str | None = Purpose, limit: int = Limit,
             cursor: str | None = Cursor, sort: str | None = Sort, conn: Connection = Depends(connection),
             user: Principal = Depends(current_user)):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import Connection
 
+from mobtrack.web.api.models import FeatureCollection, answers
 from mobtrack.web.auth import connection, current_user
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import places
@@ -13,9 +14,11 @@ from mobtrack.web.services.principal import Principal
 router = APIRouter(tags=["locations"])
 
 
-@router.get("/locations/{country}")
-def locations(request: Request, country: str, level: int = Query(1, ge=0, le=5),
-              simplify: str = Query("medium", description="full, medium or low (smaller, for slow links)."),
+@router.get("/locations/{country}", responses=answers(FeatureCollection, 400, 404, media="application/geo+json",
+                                                       not_modified=True))
+def locations(request: Request, country: str = Path(pattern="^[A-Za-z]{3}$", description="ISO 3166 alpha-3 code."),
+              level: int = Query(1, ge=0, le=5),
+              simplify: str = Query("medium", pattern="^(full|medium|low)$", description="full, medium or low (smaller, for slow links)."),
               pcode: str | None = Query(None, description="Only these p-codes (comma-separated)."),
               conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     """Boundaries (levels 0-4) or points (sites, rounded to 0.01 degrees) of a country's places."""

@@ -5,7 +5,25 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import Connection
 
-from mobtrack.web.api._common import Cursor, Limit, Sort, forget_stamps, frame_response, rows_response
+from mobtrack.web.api._common import (
+    Cursor,
+    Limit,
+    RoundNumber,
+    Sort,
+    forget_stamps,
+    frame_response,
+    rows_response,
+)
+from mobtrack.web.api.models import (
+    Item,
+    Operation,
+    OperationSummary,
+    Page,
+    Published,
+    Round,
+    RoundDetail,
+    answers,
+)
 from mobtrack.web.auth import client_of, connection, current_user, require_login
 from mobtrack.web.services import audit, catalogue, imports, quality
 from mobtrack.web.services.principal import READ_QUALITY, Principal
@@ -13,19 +31,19 @@ from mobtrack.web.services.principal import READ_QUALITY, Principal
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/operations")
+@router.get("/operations", responses=answers(Page[OperationSummary]))
 def list_operations(conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     """Operations with at least one round you may see (published ones for everybody)."""
     return rows_response(catalogue.operations(conn, user))
 
 
-@router.get("/operations/{operation}")
+@router.get("/operations/{operation}", responses=answers(Item[Operation], 404))
 def get_operation(operation: str, conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     op = catalogue.find_operation(conn, user, operation)
     return {"ok": True, "data": op}
 
 
-@router.get("/operations/{operation}/rounds")
+@router.get("/operations/{operation}/rounds", responses=answers(Page[Round], 400, 404, not_modified=True))
 def list_rounds(request: Request, operation: str, assessment_type: str | None = None, limit: int = Limit,
                 cursor: str | None = Cursor, sort: str | None = Sort, conn: Connection = Depends(connection),
                 user: Principal = Depends(current_user)):
@@ -36,8 +54,8 @@ def list_rounds(request: Request, operation: str, assessment_type: str | None = 
     return frame_response(request, shown, cursor, limit, sort, etag=catalogue.etag(frame, "rounds"))
 
 
-@router.get("/operations/{operation}/rounds/{number}")
-def get_round(request: Request, operation: str, number: int, assessment_type: str | None = None,
+@router.get("/operations/{operation}/rounds/{number}", responses=answers(Item[list[RoundDetail]], 400, 404))
+def get_round(request: Request, operation: str, number: int = RoundNumber(), assessment_type: str | None = None,
               conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
     op = catalogue.find_operation(conn, user, operation)
     view = catalogue.view_of(user, op["name"], op["country_iso3"], True)
@@ -50,8 +68,9 @@ def get_round(request: Request, operation: str, number: int, assessment_type: st
     return {"ok": True, "data": data}
 
 
-@router.post("/operations/{operation}/rounds/{number}/publish")
-def publish_round(request: Request, operation: str, number: int,
+@router.post("/operations/{operation}/rounds/{number}/publish",
+             responses=answers(Item[Published], 400, 403, 404, 409))
+def publish_round(request: Request, operation: str, number: int = RoundNumber(),
                   assessment_type: str | None = Query(None, description="When several types share the number."),
                   conn: Connection = Depends(connection), user: Principal = Depends(require_login)):
     """Make a round public. 409 with the blocking errors while any remain."""

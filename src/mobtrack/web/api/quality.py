@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from mobtrack.web.api._common import Cursor, Limit, decode_cursor, encode_cursor, forget_stamps
+from mobtrack.web.api._common import MAX_INT, Cursor, Id, Limit, decode_cursor, encode_cursor, forget_stamps
+from mobtrack.web.api.models import Decision as Decided
+from mobtrack.web.api.models import Issue, Item, Page, QualityRound, Review, answers
 from mobtrack.web.auth import client_of, connection, require_login
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, catalogue, quality
@@ -20,8 +22,8 @@ def _keyset(rows: list[dict], limit: int) -> dict:
     return {"ok": True, "count": len(rows), "next": nxt, "data": rows}
 
 
-@router.get("/operations/{operation}/issues")
-def issues(operation: str, round: int | None = Query(None, ge=0), severity: str | None = Query(
+@router.get("/operations/{operation}/issues", responses=answers(Page[Issue], 400, 404))
+def issues(operation: str, round: int | None = Query(None, ge=0, le=MAX_INT), severity: str | None = Query(
         None, pattern="^(error|warning|info)$"), rule: str | None = None, limit: int = Limit,
         cursor: str | None = Cursor, conn: Connection = Depends(connection), user: Principal = Depends(require_login)):
     """Issues of the rounds' current versions: file, sheet, row, column, value, rule and message."""
@@ -31,7 +33,7 @@ def issues(operation: str, round: int | None = Query(None, ge=0), severity: str 
     return _keyset(rows, limit)
 
 
-@router.get("/operations/{operation}/quality")
+@router.get("/operations/{operation}/quality", responses=answers(Item[list[QualityRound]], 404))
 def quality_summary(operation: str, conn: Connection = Depends(connection), user: Principal = Depends(require_login)):
     """Per round: issues by severity, status, and how many errors block publishing."""
     op = catalogue.find_operation(conn, user, operation)
@@ -40,7 +42,7 @@ def quality_summary(operation: str, conn: Connection = Depends(connection), user
     return {"ok": True, "data": quality.issue_summary(conn, op["name"])}
 
 
-@router.get("/reviews")
+@router.get("/reviews", responses=answers(Page[Review], 400, 403))
 def reviews(status: str | None = Query("open", pattern="^(open|accepted|rejected)$"), country: str | None = None,
             limit: int = Limit, cursor: str | None = Cursor, conn: Connection = Depends(connection),
             user: Principal = Depends(require_login)):
@@ -53,8 +55,9 @@ class Decision(BaseModel):
     pcode: str | None = Field(None, description="The p-code the name means; null for 'no such place'.")
 
 
-@router.post("/reviews/{review_id}/decision")
-def decide(request: Request, review_id: int, decision: Decision, conn: Connection = Depends(connection),
+@router.post("/reviews/{review_id}/decision", responses=answers(Item[Decided], 400, 403, 404, 409))
+def decide(request: Request, review_id: int = Id(), decision: Decision = Body(),
+           conn: Connection = Depends(connection),
            user: Principal = Depends(require_login)):
     """Accept a candidate (or any p-code of the right level) or reject; held-back rounds are re-resolved."""
     outcome = quality.decide(conn, user, review_id, decision.pcode)

@@ -46,7 +46,7 @@ def download_file(request: Request, operation: str, round: str = "", level: int 
         found = catalogue.find_operation(conn, user, operation)
     except Exception:  # noqa: BLE001 -- unknown and invisible operations answer alike
         found = None
-    if found is None or format not in FORMATS or table not in TABLES or (round and not round.isdigit()):
+    if found is None or format not in FORMATS or table not in TABLES or (round and not round.isdecimal()):
         return render(request, "error.html", status_code=404,
                       message=t("No round of this operation is available to you."))
     url = request.url_for("export_table", operation=str(found["id"])).include_query_params(

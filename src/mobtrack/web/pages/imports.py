@@ -68,7 +68,7 @@ def _int_or_none(text: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdecimal():  # isdigit() is true of "¹", which int() refuses
         raise ApiError(400, f"round must be a whole number, not {text!r}")
     return int(text)
 

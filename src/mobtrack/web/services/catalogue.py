@@ -59,8 +59,10 @@ def operations(conn: Connection, principal: Principal) -> list[dict]:
 def find_operation(conn: Connection, principal: Principal, ident: str | int) -> dict:
     """By id or name; an operation the caller may not see is 'not found' (no existence leak)."""
     query = select(operation.c.id, operation.c.name, operation.c.country_iso3, operation.c.status)
-    query = query.where(operation.c.id == int(ident)) if str(ident).isdigit() else query.where(
-        operation.c.name == str(ident))
+    # An id is a whole number the INTEGER column can hold; isdigit() alone let "¹" and 2**64 through (a 500).
+    text = str(ident)
+    is_id = text.isdecimal() and len(text) <= 10 and int(text) <= 2**31 - 1
+    query = query.where(operation.c.id == int(text)) if is_id else query.where(operation.c.name == text)
     row = conn.execute(query).mappings().first()
     if row is None:
         raise ApiError(404, f"operation {ident!r} not found")
