@@ -40,6 +40,10 @@ class ODError(ValueError):
     """The query cannot be answered by this source (wrong level, no data loaded...)."""
 
 
+class ODNoData(ODError):
+    """A sound query, but the store holds no data for it (the API answers 404, not 400)."""
+
+
 @dataclass(frozen=True)
 class ODSource:
     name: str
@@ -106,7 +110,7 @@ def corridor_series(engine: Engine, dataset: str, origin: str, destination: str,
     with engine.connect() as conn:
         release = current_release(conn, dataset, edition)
         if release is None:
-            raise ODError(f"no {dataset} data loaded")
+            raise ODNoData(f"no {dataset} data loaded")
         c = stats_corridor.c
         rows = conn.execute(select(c.year, c.value).where(
             c.release_id == release.id, c.measure == measure, c.origin == origin.upper(),
@@ -150,7 +154,7 @@ def corridor_fetcher(source: str, dataset: str, default_measure: str, measures: 
             raise ODError(f"{source} has no measure {measure!r}; use one of {', '.join(measures)}")
         release = current_release(conn, dataset, q.edition)
         if release is None:
-            raise ODError(f"no {dataset} data loaded; run `mobtrack stats load` on a {source} file first")
+            raise ODNoData(f"no {dataset} data loaded; run `mobtrack stats load` on a {source} file first")
         c = stats_corridor.c
         year = q.year
         if year is None:
@@ -167,7 +171,7 @@ def corridor_fetcher(source: str, dataset: str, default_measure: str, measures: 
                                  .distinct().order_by(c.year)).scalars().all()
             if year not in years:
                 shown = f"{years[0]}-{years[-1]}" if years else "none"
-                raise ODError(f"{source} has no {measure} for {year} (years loaded: {shown})")
+                raise ODNoData(f"{source} has no {measure} for {year} (years loaded: {shown})")
         if q.country:
             rows = sorted(rows, key=lambda r: (-r[2], r[0], r[1]))[: q.top or None]
         # Built in one constructor from plain lists: on a busy machine a polars expression on a

@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -88,12 +87,11 @@ def create_app(db_url: str | None = None, secure_cookies: bool | None = None,
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def docs(request: Request):
-        vendor = STATIC / "vendor" / "swagger-ui"
-        if (vendor / "swagger-ui-bundle.js").is_file():
-            return get_swagger_ui_html(openapi_url=app.openapi_url, title="mobtrack API",
-                                       swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-                                       swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-                                       swagger_favicon_url="/static/favicon.ico")
+        """Swagger UI from our own static files (FastAPI's docs load it from a CDN, with an inline script)."""
+        if (STATIC / "vendor" / "swagger-ui" / "swagger-ui-bundle.js").is_file():
+            from mobtrack.web.templating import templates
+
+            return templates.TemplateResponse(request, "api_docs.html", {"openapi_url": app.openapi_url})
         return HTMLResponse(_plain_docs(app.openapi()))
 
     return app

@@ -19,6 +19,11 @@ FILES = {
     "uplot/dist/uPlot.iife.min.js": "uPlot.iife.min.js",
     "uplot/dist/uPlot.min.css": "uPlot.min.css",
     "uplot/LICENSE": "uPlot.LICENSE.txt",
+    # The API reference at /api/v1/docs (started by static/api-docs.js: the CSP allows no inline script)
+    "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui/swagger-ui-bundle.js",
+    "swagger-ui-dist/swagger-ui.css": "swagger-ui/swagger-ui.css",
+    "swagger-ui-dist/LICENSE": "swagger-ui/LICENSE.txt",
+    "swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt": "swagger-ui/swagger-ui-bundle.js.LICENSE.txt",
 }
 
 
@@ -30,9 +35,9 @@ def copy_assets(node_modules: Path | None = None, target: Path = VENDOR) -> list
     if missing:
         raise FileNotFoundError(f"not in {node_modules}: {', '.join(missing)}; run `npm ci` at the repository root "
                                 "(scripts/install does it)")
-    target.mkdir(parents=True, exist_ok=True)
     copied = []
     for source, name in FILES.items():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
         copied.append(Path(shutil.copyfile(node_modules / source, target / name)))
     return copied
 

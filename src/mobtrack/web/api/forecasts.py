@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from mobtrack.web.api.figures import Group, Level, Protected, Purpose, Unit, view_for
 from mobtrack.web.auth import connection, current_user
-from mobtrack.web.errors import ApiError
+from mobtrack.web.errors import ApiError, ErrorBody
 from mobtrack.web.services import catalogue
 from mobtrack.web.services import forecasts as service
 from mobtrack.web.services.principal import Principal
@@ -25,13 +25,6 @@ Freq = Query("M", pattern="^[WMY]$", description="Forecast grid: W (weeks), M (m
 Horizon = Query(3, ge=1, le=12, description="Periods ahead to forecast.")
 AssessmentType = Query(None, description="Default: the type of the latest visible round.")
 PCodes = Query(None, description="Only these p-codes (comma-separated).")
-
-
-class ErrorBody(BaseModel):
-    ok: bool = False
-    error: str
-    errors: list = []
-    status: int
 
 
 ERRORS = {304: {"description": "Not modified: If-None-Match matched the ETag (published rounds only)"},

@@ -173,8 +173,25 @@ class Published(Row):
     status: str
 
 
-class Decision(Row):
+class DecisionOutcome(Row):
     pass
+
+
+class Flow(Row):
+    origin: str
+    destination: str
+    value: float | None = Field(description="null when suppressed.")
+    suppressed: bool
+    source: str
+    period: str | None
+
+
+class Corridors(BaseModel):
+    ok: Literal[True]
+    count: int
+    protected: bool
+    compared_with: str | None = Field(description="The period the changes are measured against.")
+    data: list[dict[str, Any]]
 
 
 class FeatureCollection(BaseModel):

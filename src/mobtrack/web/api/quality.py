@@ -7,8 +7,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from mobtrack.web.api._common import MAX_INT, Cursor, Id, Limit, decode_cursor, encode_cursor, forget_stamps
-from mobtrack.web.api.models import Decision as Decided
-from mobtrack.web.api.models import Issue, Item, Page, QualityRound, Review, answers
+from mobtrack.web.api.models import DecisionOutcome, Issue, Item, Page, QualityRound, Review, answers
 from mobtrack.web.auth import client_of, connection, require_login
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, catalogue, quality
@@ -55,7 +54,7 @@ class Decision(BaseModel):
     pcode: str | None = Field(None, description="The p-code the name means; null for 'no such place'.")
 
 
-@router.post("/reviews/{review_id}/decision", responses=answers(Item[Decided], 400, 403, 404, 409))
+@router.post("/reviews/{review_id}/decision", responses=answers(Item[DecisionOutcome], 400, 403, 404, 409))
 def decide(request: Request, review_id: int = Id(), decision: Decision = Body(),
            conn: Connection = Depends(connection),
            user: Principal = Depends(require_login)):

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, select
 
 from mobtrack.analytics import flows as analytics
 from mobtrack.protect.cube import TableSpec
-from mobtrack.stats.od import OD_SOURCES, ODError, ODQuery, od_matrix
+from mobtrack.stats.od import OD_SOURCES, ODError, ODNoData, ODQuery, od_matrix
 from mobtrack.stats.releases import current_release
 from mobtrack.stats.tables import stats_corridor
 from mobtrack.web.errors import ApiError
@@ -75,7 +75,7 @@ def od(conn: Connection, principal: Principal, source: str, q: ODQuery) -> Flows
         try:
             frame = od_matrix(conn.engine, source, q)
         except ODError as exc:
-            raise ApiError(400, str(exc)) from exc
+            raise ApiError(404 if isinstance(exc, ODNoData) else 400, str(exc)) from exc
         result = Flows(frame.with_columns(pl.lit(False).alias("suppressed")).select(list(ROWS)))
     result.rows = _top(result.rows, q.top)
     return result
