@@ -251,7 +251,7 @@ def test_profile_api_shows_the_callers_view_of_dtm(flow_store, client, tmp_path)
     dtm = public["figures"]["idps"]["dtm"]
     assert (dtm["value"], dtm["ref"]["round"], dtm["suppressed"]) == (773.0, 1, False)
     assert public["links"]["idp_origins"] == "/flows?source=dtm&level=1&country=SOM"
-    assert 'href="/api/v1/profiles/SOM"' in client.get(public["links"]["idp_origins"]).text  # and back
+    assert 'href="/profile?country=SOM"' in client.get(public["links"]["idp_origins"]).text  # and back
     raw = client.get("/api/v1/profiles/Somalia", headers=admin_headers(flow_store)).json()["data"]
     assert raw["figures"]["idps"]["dtm"]["value"] == 1546.0 and raw["figures"]["idps"]["dtm"]["ref"]["round"] == 2
     from mobtrack.analytics.flows import dtm_idps
@@ -314,3 +314,24 @@ def test_corridors_with_an_unknown_end_keep_their_reverse_and_change():
                          "suppressed": [False, False]})
     out = service.change(service.net(rows), rows.with_columns(pl.col("value") - 10))
     assert out.select("reverse", "net", "before", "change").rows() == [(12.0, 18.0, 20.0, 10.0), (30.0, -18.0, 2.0, 10.0)]
+
+
+def test_profile_page_shows_the_profile_figures(flow_store, client, tmp_path):
+    from mobtrack.stats.load import load_file
+    from mobtrack.stats.profiles import profile
+    from tests.stats.conftest import UNDESA
+
+    path = tmp_path / "undesa.csv"
+    path.write_text(UNDESA)
+    load_file(flow_store["engine"], path)  # idempotent: the same content loads once
+    expected = profile(flow_store["engine"], "DEU")["figures"]
+    html = client.get("/profile?country=Germany").text
+    shown = dict(re.findall(r'<tr data-figure="([a-z_]+)">.*?data-value="([^"]*)"', html, re.S))
+    assert float(shown["immigrant_stock"]) == expected["immigrant_stock"]["value"] == 1547
+    assert shown["refugees_hosted"] == ""  # no UNHCR table loaded: said, not zero
+    assert "rows " in html and 'href="/flows?source=undesa&amp;country=DEU"' in html
+    som = client.get("/profile?country=SOM").text
+    dtm = re.search(r'<tr data-figure="idps_dtm">.*?data-value="([^"]*)"', som, re.S).group(1)
+    assert float(dtm) == client.get("/api/v1/profiles/SOM").json()["data"]["figures"]["idps"]["dtm"]["value"]
+    assert client.get("/profile?country=Atlantis", headers={"accept": "text/html"}).status_code == 404
+    assert client.get("/profile?country=SOM&year=x", headers={"accept": "text/html"}).status_code == 400

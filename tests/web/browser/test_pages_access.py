@@ -17,7 +17,7 @@ OP = quote(OPERATION)
 PAGES = {
     ("GET", "/"): "public", ("GET", "/dashboard"): "public", ("GET", "/location"): "public",
     ("GET", "/downloads"): "public", ("GET", "/downloads/file"): "public", ("POST", "/language"): "public",
-    ("GET", "/flows"): "public",
+    ("GET", "/flows"): "public", ("GET", "/profile"): "public",
     ("GET", "/quality"): "read-quality", ("POST", "/quality/review/{review_id}"): "review",
     ("GET", "/imports"): "upload", ("POST", "/imports"): "upload", ("POST", "/imports/{token}/confirm"): "upload",
     ("POST", "/imports/publish"): "publish",

@@ -88,6 +88,15 @@ def test_flows_page_for_the_public(page_factory, live, flows_published):
     assert axe_violations(page) == []
     screenshot(page, "flows-dtm-admin1")
 
+    # the country profile, reached from the flows page's country filter, links back to the flows
+    page.goto(f"{live['url']}/flows?source=dtm&level=1&country=SOM")
+    with page.expect_navigation():
+        page.click("a:text-is('Country profile of SOM')")
+    assert page.locator('tr[data-figure="idps_dtm"] td.num').inner_text() == "1,552"  # 900 + 400 + 250 + 2
+    assert page.locator('a[href="/flows?source=dtm&level=1&country=SOM"]').count() == 1
+    assert axe_violations(page) == []
+    screenshot(page, "profile-som")
+
     french = page_factory(locale="fr-FR")
     french.goto(f"{live['url']}/flows")
     assert "Flux entre les lieux" in french.inner_text("main")

@@ -2,7 +2,8 @@
 
 `router` is included by mobtrack.web.app.create_app. One module per page:
 home (operations), dashboard (one operation), location (one place), quality (issues, review queue,
-what blocks publishing), flows (origin-destination corridors), imports (upload -> validation report -> import -> publish), downloads.
+what blocks publishing), flows (origin-destination corridors), profile
+(a country's figures from global statistics and DTM), imports (upload -> validation report -> import -> publish), downloads.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from mobtrack.web.pages import dashboard, downloads, flows, home, imports, location, quality
+from mobtrack.web.pages import dashboard, downloads, flows, home, imports, location, profile, quality
 from mobtrack.web.pages._render import render, translator
 
 router = APIRouter(include_in_schema=False)
-for module in (home, dashboard, location, flows, quality, imports, downloads):
+for module in (home, dashboard, location, flows, profile, quality, imports, downloads):
     router.include_router(module.router)
 
 
