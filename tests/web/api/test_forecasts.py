@@ -146,3 +146,15 @@ def test_dashboard_pages_show_the_forecast_or_say_why_not(client, rounds, monkey
     page = client.get("/dashboard", params={"operation": OPERATION, "level": 2}, headers={"accept": "text/html"})
     assert page.status_code == 200  # the reported figures are still shown
     assert "The forecast could not be made" in page.text and 'id="headline-total"' in page.text
+
+
+def test_at_most_max_series_places_are_forecast_the_largest_first(client, rounds, monkeypatch):
+    from mobtrack.web.services import forecasts as service
+
+    everyone = forecast(client, horizon=4)["data"]
+    assert len(everyone) >= 2 and everyone[0]["latest"] >= everyone[1]["latest"]
+    monkeypatch.setattr(service, "MAX_SERIES", 1)
+    body = forecast(client, horizon=2)  # a parameter no other test uses: not answered from the cache
+    assert [p["pcode"] for p in body["data"]] == [everyone[0]["pcode"]]
+    capped = {s["pcode"] for s in body["skipped"] if s["reason"] == "beyond the 1 largest places"}
+    assert capped == {p["pcode"] for p in everyone[1:]}
