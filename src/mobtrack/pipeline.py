@@ -8,10 +8,13 @@ nothing changed, the transaction is rolled back and the import reports `unchange
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 from sqlalchemy import Connection, insert
@@ -26,7 +29,9 @@ from mobtrack.store.schema import source_file
 from mobtrack.validate import ImportRejected, Issue, RuleContext, check_round, check_rows
 
 ProgressCallback = Callable[[int], None]
+T = TypeVar("T")
 ROUND_KEY = ["operation", "country_iso3", "assessment_type", "round_number"]
+FINALISE_ROWS = 20_000  # rounds are finalised together up to about this many rows (finalise.py)
 
 
 @dataclass
@@ -79,6 +84,54 @@ def _round_totals(figures: pl.DataFrame | None, assessment_type: str, number: in
                       .alias("round_number"), "population_group", "unit", pl.col("value").cast(pl.Int64))
 
 
+def read_ahead(batches: Iterator[T]) -> Iterator[T]:
+    """The same batches, the next one read in a thread while the caller works on the current one.
+
+    Adapters never touch the database and Polars parses without the GIL, so on a machine with two
+    cores the reading of a file overlaps its matching, checking and storing. One batch is read ahead:
+    memory grows by one batch at most. An adapter's exception is raised here, at the batch it stopped at.
+    """
+    done = object()
+    slot: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                while not stop.is_set():
+                    try:
+                        slot.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slot.put((done, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            slot.put((done, exc))
+
+    worker = threading.Thread(target=produce, name="mobtrack-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = slot.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let the reader see the stop flag (it may be waiting to put a batch)
+            try:
+                slot.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
 class _RoundReappeared(Exception):
     """A round came back after it was finalised: the file is not grouped by round (see import_file)."""
 
@@ -119,7 +172,7 @@ class _Importer:
         adapter = get_adapter(self.source, self.options.format)
         self.result.format = adapter.name
         self.grouped = grouped
-        for batch in adapter.read(self.source, self.options):
+        for batch in read_ahead(adapter.read(self.source, self.options)):
             self.result.notes.extend(batch.notes)
             self.result.issues.extend(batch.issues)
             self.stored_issues.extend((None, i) for i in batch.issues)
@@ -203,14 +256,16 @@ class _Importer:
 
     def _flush(self, all_rounds: bool, keep: set | None = None) -> None:
         due = [key for key in self.pending if all_rounds or key not in (keep or set())]
-        # in batches of about one adapter batch of rows: memory stays bounded even when a file that is
-        # not grouped by round keeps every round pending until its end
+        # Batching pays for small rounds (fixed per-round costs dominate them); a big round is its own
+        # batch, as multi-round frames make each grouping a little dearer. The cap also bounds memory
+        # when a file that is not grouped by round keeps every round pending until its end.
+        limit = min(FINALISE_ROWS, self.options.batch_rows)
         batch, rows = [], 0
         for key in due:
             frame = pl.concat(self.pending.pop(key), how="vertical_relaxed")
             batch.append((key, frame))
             rows += frame.height
-            if rows >= self.options.batch_rows:
+            if rows >= limit:
                 self._finalise(batch)
                 batch, rows = [], 0
         if batch:

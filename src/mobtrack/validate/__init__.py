@@ -290,7 +290,10 @@ def with_round_identity(found: pl.DataFrame, records: pl.DataFrame, ctx: RuleCon
     where = [c for c in ("source_sheet", "source_row") if c in found.columns and c in records.columns]
     if len(where) < 2:
         return found
-    rows = records.select(*where, *missing).unique(where, keep="first", maintain_order=True)
+    # the few rows the findings name first (a cheap integer filter), then their first occurrence
+    rows = (records.select(*where, *missing)
+            .filter(pl.col("source_row").is_in(found["source_row"].drop_nulls().unique().implode()))
+            .unique(where, keep="first", maintain_order=True))
     return found.join(rows, on=where, how="left", nulls_equal=True, maintain_order="left")
 
 

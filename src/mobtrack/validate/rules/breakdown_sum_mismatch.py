@@ -112,11 +112,18 @@ def _rounds_by_part_dimensions(records: pl.DataFrame, ctx: RuleContext) -> list[
     rounds = rounds_in(records, ctx)
     if rounds.height <= 1:
         return None
-    by = [c for c in ROUND_ID if c in records.columns]
     is_part = pl.col("role") == "part"
+    parts = records.filter(is_part)
+    if parts.height == 0:  # the usual case: no round has parts
+        return None
+    by = [c for c in ROUND_ID if c in records.columns]
     dims = [d for d in DISAGGREGATIONS if d in records.columns]
-    used = records.group_by(by, maintain_order=True).agg(
-        (is_part & pl.col(d).is_not_null()).any().alias(d) for d in dims)
+    used = parts.group_by(by, maintain_order=True).agg(pl.col(d).is_not_null().any() for d in dims)
+    if used.height == rounds.height and used.select(dims).n_unique() <= 1:
+        return None
+    # rounds without parts use no dimension
+    used = rounds.select(by).join(used, on=by, how="left", nulls_equal=True, maintain_order="left").with_columns(
+        pl.col(d).fill_null(False) for d in dims)
     if used.select(dims).n_unique() <= 1:
         return None
     signatures = used.select(dims).unique(maintain_order=True).with_row_index("_group")
