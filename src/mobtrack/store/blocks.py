@@ -1,8 +1,13 @@
-"""Observation blocks: a round version's values stored as compressed Parquet in the database.
+"""Observation blocks: a round version's values stored as compressed columnar blobs in the database.
 
-Why Parquet blobs rather than one SQL row per value: at 10 million values a row-per-value table
-costs ~35 s to load and index on a laptop, while every analytic reads whole rounds anyway. A
-round's values sorted by location compress ~20x and decode in milliseconds (docs/architecture.md).
+Why blobs rather than one SQL row per value: at 10 million values a row-per-value table costs
+~35 s to load and index on a laptop, while every analytic reads whole rounds anyway. A round's
+values sorted by location compress ~6x and decode in milliseconds (docs/architecture.md).
+
+Blocks are written as Arrow IPC files with zstd: encoding costs a third of Parquet's (0.2 ms
+instead of 0.5 ms for a small block, 5 ms instead of 14 ms for 40,000 values), which is most of
+the cost of storing a small round; they are ~15% larger. Blocks written as Parquet by earlier
+versions are read as before (the format is told by the file's magic bytes).
 """
 
 from __future__ import annotations
@@ -43,12 +48,14 @@ BLOCK_ROWS = 500_000
 
 def encode(frame: pl.DataFrame) -> bytes:
     buf = io.BytesIO()
-    frame.write_parquet(buf, compression="zstd", compression_level=1, statistics=True)
+    frame.write_ipc(buf, compression="zstd")
     return buf.getvalue()
 
 
 def decode(payload: bytes, columns: list[str] | None = None) -> pl.DataFrame:
-    return pl.read_parquet(io.BytesIO(payload), columns=columns)
+    if bytes(payload[:4]) == b"PAR1":  # written by an earlier version
+        return pl.read_parquet(io.BytesIO(payload), columns=columns)
+    return pl.read_ipc(io.BytesIO(payload), columns=columns)
 
 
 def split(frame: pl.DataFrame, rows: int = BLOCK_ROWS) -> list[pl.DataFrame]:

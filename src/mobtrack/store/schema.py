@@ -2,7 +2,7 @@
 
 Layout choice (see docs/architecture.md): descriptive entities (operations, rounds, places,
 files, issues) are ordinary rows; observations are stored per round version as compressed
-Parquet blocks, sorted by location, because one SQL row per value cannot be loaded or
+columnar blocks (Arrow IPC, zstd), sorted by location, because one SQL row per value cannot be loaded or
 scanned fast enough on a laptop, and every analytic reads whole rounds anyway.
 """
 
@@ -148,7 +148,7 @@ round_version = Table(
     Index("ix_round_version_round", "round_id"),
 )
 
-# Observations and their rolled-up figures, per round version, as Parquet blocks (store/blocks.py).
+# Observations and their rolled-up figures, per round version, as compressed blocks (store/blocks.py).
 #   kind "observations": canonical values with location ids and provenance, sorted by location;
 #   kind "figures": headline totals per location, group and unit at every admin level, upper levels
 #   rolled up from the lowest level present, with the source's own figure where it gave one.
