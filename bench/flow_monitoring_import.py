@@ -1,13 +1,14 @@
 """Flow-monitoring import throughput as a ratio to `polars.read_csv` of the same file, with peak memory.
 
-    .venv/bin/python bench/flow_monitoring_import.py [FILE] [--profile]
+    .venv/bin/python bench/flow_monitoring_import.py [FILE] [--profile] [--db postgresql://...]
 
 Default FILE: ../shared/data/dtm/flow-monitoring/dtm_wca.csv.gz (867,580 rows). Each stage runs in
 its own process so that its peak resident memory (ru_maxrss) is its own:
 
   read_csv  polars.read_csv(FILE)                      the baseline
   adapter   the flow-monitoring adapter, every batch   (reading, checking, summing into cells)
-  import    mobtrack.pipeline.import_file into a fresh SQLite database (one transaction)
+  import    mobtrack.pipeline.import_file into a fresh SQLite database (one transaction), or a fresh
+            PostgreSQL database on the server of `--db URL`
 
 The adapter is also run on the file repeated three times, to show its peak memory does not grow
 with the file (it holds summed cells, not rows). Wall time on a shared machine is noisy, so CPU time (user+sys of the stage's process) is shown too
@@ -29,7 +30,22 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT.parent / "shared" / "data" / "dtm" / "flow-monitoring" / "dtm_wca.csv.gz"
 
 
-def stage(name: str, path: Path, profile: bool) -> dict:
+def fresh_database(server: str | None, folder: str) -> str:
+    if not server:
+        return f"sqlite:///{folder}/bench.db"
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(server).set(drivername="postgresql+psycopg")
+    name = f"mt_bench_fm_{uuid.uuid4().hex[:8]}"
+    with create_engine(base, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def stage(name: str, path: Path, profile: bool, server: str | None = None) -> dict:
     wall, cpu0 = time.perf_counter(), time.process_time()
     rows = None
     if name == "read_csv":
@@ -45,7 +61,7 @@ def stage(name: str, path: Path, profile: bool) -> dict:
         from mobtrack.pipeline import import_file
 
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{tmp}/bench.db"
+            url = fresh_database(server, tmp)
             from mobtrack.store.db import ensure_schema
 
             ensure_schema(url)  # creating the schema is not part of an import's cost
@@ -63,12 +79,28 @@ def stage(name: str, path: Path, profile: bool) -> dict:
             rows = result.observations
             assert result.status == "imported", result.message
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"stage": name, "wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu0,
-            "peak_mb": usage.ru_maxrss / 1024, "rows_out": rows}
+    out = {"stage": name, "wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu0,
+           "peak_mb": usage.ru_maxrss / 1024, "rows_out": rows}
+    if name == "import" and server:
+        drop_database(url)
+    return out
 
 
-def run(name: str, path: Path, profile: bool) -> dict:
-    cmd = [sys.executable, __file__, "--stage", name, str(path)] + (["--profile"] if profile else [])
+def drop_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from mobtrack.store.db import get_engine
+
+    get_engine(url).dispose()
+    name = make_url(url).database
+    with create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def run(name: str, path: Path, profile: bool, server: str | None = None) -> dict:
+    cmd = ([sys.executable, __file__, "--stage", name, str(path)] + (["--profile"] if profile else [])
+           + (["--db", server] if server else []))
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
     if profile and out.stderr:
         print(out.stderr, file=sys.stderr)
@@ -89,20 +121,22 @@ def _repeat(path: Path, out: Path, times: int) -> None:
 
 def main(argv: list[str]) -> None:
     profile = "--profile" in argv
-    args = [a for a in argv if not a.startswith("--")]
+    server = argv[argv.index("--db") + 1] if "--db" in argv else None
+    args = [a for a in argv if not a.startswith("--") and a != server]
     if "--stage" in argv:
-        print(json.dumps(stage(args[0], Path(args[1]), profile)))
+        print(json.dumps(stage(args[0], Path(args[1]), profile, server)))
         return
     path = Path(args[0]) if args else DEFAULT
     if not path.is_file():
         sys.exit(f"no such file: {path}")
     base = run("read_csv", path, False)
-    results = [base, run("adapter", path, False), run("import", path, profile)]
+    results = [base, run("adapter", path, False), run("import", path, profile, server)]
     with tempfile.TemporaryDirectory() as tmp:
         triple = Path(tmp) / f"x3_{path.name}"
         _repeat(path, triple, 3)
         tripled = run("adapter", triple, False)
-    print(f"file: {path.name} ({path.stat().st_size / 1e6:.1f} MB, {base['rows_out']:,} rows)")
+    print(f"file: {path.name} ({path.stat().st_size / 1e6:.1f} MB, {base['rows_out']:,} rows); "
+          f"import into {'postgresql' if server else 'sqlite'}")
     print(f"{'stage':<10}{'wall s':>9}{'cpu s':>9}{'x wall':>9}{'x cpu':>9}{'peak MB':>10}{'rows out':>11}")
     for r in results:
         print(f"{r['stage']:<10}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}{r['wall_s'] / base['wall_s']:>9.1f}"

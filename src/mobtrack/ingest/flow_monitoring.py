@@ -46,6 +46,9 @@ LATITUDE, LONGITUDE = ("latitude", "lat", "fmp_latitude", "fmp_lat"), ("longitud
 DIRECTIONS = {"inflow": "incoming", "incoming": "incoming", "in": "incoming", "entry": "incoming",
               "outflow": "outgoing", "outgoing": "outgoing", "out": "outgoing", "exit": "outgoing",
               "internal": "internal", "transit": "transit"}
+# Every column the adapter reads; the others are not parsed.
+USED_COLUMNS = (COUNT_COLUMNS | SURVEY_COLUMNS | {"fmp_country", "fmp_type", "transport", "nationality", "origin_adm1",
+                                                 "destination_adm1", *LATITUDE, *LONGITUDE})
 BYTES_PER_ROW = 80  # rough CSV line length: turns ImportOptions.batch_rows into a chunk size
 # Working memory is ~25x the chunk (text columns, parsed dates and counts, checks): 4 MB chunks keep a
 # whole import under ~250 MB whatever the file's size, and larger chunks are not faster.
@@ -200,9 +203,16 @@ class FlowMonitoringAdapter(Adapter):
                         notes=notes if i == 0 else [])
 
     def _parse(self, source: SourceFile, header: bytes, block: bytes) -> pl.DataFrame:
+        # only the columns the adapter reads (exports carry route, reason_*, stay_*... as well)
+        try:
+            names = pl.read_csv(io.BytesIO(header), n_rows=0, infer_schema=False, encoding="utf8").columns
+        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
+            names = []
+        wanted = [n for n in names if n.strip().lstrip("\ufeff").lower() in USED_COLUMNS]
         try:
             chunk = pl.read_csv(io.BytesIO(header + block), infer_schema=False, encoding="utf8",
-                                truncate_ragged_lines=False)
+                                truncate_ragged_lines=False,
+                                columns=wanted if wanted and len(set(wanted)) == len(wanted) else None)
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
             raise ImportRejected(f"{source.name}: cannot read the CSV ({str(exc).splitlines()[0]}); "
                                  "is it UTF-8 and comma-separated?") from exc
