@@ -77,17 +77,21 @@ def find_operation(conn: Connection, principal: Principal, ident: str | int) -> 
 _ROUNDS: LRU[pl.DataFrame] = LRU(512)
 
 
+def _count(status: str):
+    return func.sum(case((round_.c.status == status, 1), else_=0))
+
+
+_STAMP = select(func.count(round_.c.id), func.max(round_.c.current_version_id), func.max(round_.c.published_at),
+                _count("published"), _count("validated"))
+
+
 def stamp(conn: Connection) -> tuple:
     """Changes whenever a round is imported, corrected, validated, published or withdrawn.
 
     Read afresh on every call (one aggregate over the round table, no time-to-live), so what is kept
     under it is never stale, whichever process changed the store.
     """
-    def having(status: str):
-        return func.sum(case((round_.c.status == status, 1), else_=0))
-    return tuple(conn.execute(select(func.count(round_.c.id), func.max(round_.c.current_version_id),
-                                     func.max(round_.c.published_at), having("published"),
-                                     having("validated"))).one())
+    return tuple(conn.execute(_STAMP).one())
 
 
 def rounds(conn: Connection, view: View, assessment_type: str | None = None) -> pl.DataFrame:
