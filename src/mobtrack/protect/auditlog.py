@@ -121,12 +121,15 @@ def _write_batch(conn: Connection, batch: list[_Slot]) -> None:
         rows = _chain(conn, [s.entry for s in batch])
         conn.commit()
     except BaseException as exc:
-        conn.rollback()
         for s in batch:
-            s.error, s.done = exc, True
-        return
-    for s, row in zip(batch, rows, strict=True):
-        s.row, s.done = row, True
+            s.error = exc
+        conn.rollback()  # if this fails too, the batch still carries the first error
+    else:
+        for s, row in zip(batch, rows, strict=True):
+            s.row = row
+    finally:
+        for s in batch:  # done either way: a waiting thread must never find its entry lost
+            s.done = True
 
 
 def append_in(conn: Connection, entry: dict) -> dict:
