@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from mobtrack.publish import FORMATS, export
 from mobtrack.web.api._common import MAX_INT
 from mobtrack.web.api.figures import Disaggregation, Group, Level, Protected, Purpose, Unit, view_for
-from mobtrack.web.api.models import answers
+from mobtrack.web.api.models import FeatureCollection, answers
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import audit, places
@@ -18,6 +18,9 @@ from mobtrack.web.services import figures as service
 from mobtrack.web.services.principal import Principal
 
 router = APIRouter(tags=["exports"])
+# What each format's file is: GeoJSON is JSON (a FeatureCollection), the others are bytes.
+EXPORT_MEDIA = {media: FeatureCollection.model_json_schema() if media.endswith("json") else
+                {"type": "string", "format": "binary"} for media, _ in FORMATS.values()}
 
 
 def dataset_of(operation: str) -> str:
@@ -41,8 +44,7 @@ def require_agreement(request: Request, user: Principal, operation: str) -> None
 
 
 @router.get("/operations/{operation}/export",
-            responses=answers(None, 400, 403, 404, 503, media={m: {"type": "string", "format": "binary"}
-                                                               for m, _ in FORMATS.values()}))
+            responses=answers(None, 400, 403, 404, 503, media=EXPORT_MEDIA))
 def export_table(request: Request, operation: str,
                  format: str = Query("csv", pattern=f"^({'|'.join(FORMATS)})$"),
                  table: str = Query("figures", pattern="^(figures|series|changes)$"),

@@ -194,6 +194,14 @@ class Corridors(BaseModel):
     data: list[dict[str, Any]]
 
 
+class Profile(Row):
+    country: dict[str, Any] = Field(description="Code, name and region of the country.")
+    requested_year: int | None
+    figures: dict[str, Any] = Field(description="Each figure with value, year, source, definition and source rows.")
+    missing: dict[str, str] = Field(description="Why each missing figure is missing.")
+    links: dict[str, str] = Field(description="The country's flows pages.")
+
+
 class FeatureCollection(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: Literal["FeatureCollection"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import Connection
 
-from mobtrack.web.api.models import answers
+from mobtrack.web.api.models import Item, Profile, answers
 from mobtrack.web.auth import client_of, connection, current_user
 from mobtrack.web.services import audit
 from mobtrack.web.services import profiles as service
@@ -15,7 +15,7 @@ from mobtrack.web.services.principal import Principal
 router = APIRouter(tags=["profiles"])
 
 
-@router.get("/profiles/{country}", responses=answers(None, 400, 403, 404, 503))
+@router.get("/profiles/{country}", responses=answers(Item[Profile], 400, 403, 404, 503))
 def get_profile(request: Request, country: str,
                 year: int | None = Query(None, ge=1900, le=2100, description="Latest figures not after this year."),
                 conn: Connection = Depends(connection), user: Principal = Depends(current_user)):

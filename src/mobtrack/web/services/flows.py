@@ -340,6 +340,8 @@ def previous_period(conn: Connection, source: str, q: ODQuery) -> ODQuery | None
         # the same number of calendar months, ending the day before the period starts
         months = (q.date_to.year * 12 + q.date_to.month) - (q.date_from.year * 12 + q.date_from.month) + 1
         first = q.date_from.year * 12 + q.date_from.month - 1 - months
+        if months < 1 or not 1 <= first // 12 <= 9999:  # `to` before `from`, or no calendar year before (a 500)
+            return None
         start = date(first // 12, first % 12 + 1, min(q.date_from.day, 28))
         return replace(q, date_from=start, date_to=date.fromordinal(q.date_from.toordinal() - 1), top=None)
     return None
