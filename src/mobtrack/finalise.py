@@ -1,6 +1,6 @@
 """Finalising rounds in batches: what the pipeline does with the rounds a file has moved past.
 
-A batch is several whole rounds (at most about one adapter batch of rows, so memory stays bounded).
+A batch is several whole rounds (up to about pipeline.FINALISE_ROWS rows; a bigger round is alone).
 Each step runs once for the batch rather than once per round, because fixed per-round costs (a
 dozen SQL statements, a hundred small Polars calls) dominate when rounds are small: a
 flow-monitoring file has hundreds of monthly rounds of a few dozen values each.
