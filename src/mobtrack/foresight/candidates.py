@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
 from mobtrack.foresight.gbm import gbm_forecast
-from mobtrack.foresight.numpy_models import NUMPY_MODELS, numpy_forecast
+from mobtrack.foresight.numpy_models import NUMPY_MODELS, damped_drift_forecast, numpy_forecast
 
 STATSFORECAST_MODELS = ("Naive", "SeasonalNaive", "WindowAverage", "ETS", "Theta", "Croston", "TSB", "ADIDA")
 LOCAL_MODELS = STATSFORECAST_MODELS + NUMPY_MODELS
-GLOBAL_MODELS = ("GBM",)
+GLOBAL_MODELS = ("GBM", "DampedDrift")
 # The combination is the median of a few different-minded models: medians are robust to one
 # member going wild on a spike, which is the usual failure on displacement series.
 COMBO_MEMBERS = ("ETS", "Theta", "ARIMA", "WindowMedian", "GBM")
@@ -82,12 +83,16 @@ def base_forecasts(
     models: tuple[str, ...] = ALL_MODELS,
     cache: ForecastCache | None = None,
     n_jobs: int = 1,
+    history: Callable[[int], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Forecasts of every model for every series from every origin.
 
     Returns an array (n_models, n_series, n_origins, horizon); NaN where a series has not
-    started by the origin. Only `values[:, :origin + 1]` is read for an origin.
+    started by the origin. Only `values[:, :origin + 1]` is read for an origin, or
+    `history(origin)` (n_series, origin + 1) when given: what was known at that origin, which
+    for an interpolated stock differs from the values known later (engine.py).
     """
+    history = history or (lambda origin: values[:, : origin + 1])
     cache = cache or ForecastCache()
     n = values.shape[0]
     local = tuple(m for m in models if m in LOCAL_MODELS)
@@ -96,8 +101,9 @@ def base_forecasts(
 
     todo: list[tuple[int, int, np.ndarray, bytes]] = []
     for j, origin in enumerate(origins):
+        known = history(origin)
         for i in range(n):
-            hist = values[i, : origin + 1]
+            hist = known[i]
             hist = hist[~np.isnan(hist)]
             if hist.size == 0:
                 continue
@@ -122,16 +128,22 @@ def base_forecasts(
             for k, m in enumerate(local):
                 out[pos[m], i, j] = fc[k]
 
-    if "GBM" in models:
+    fit_global = {
+        "GBM": lambda origin: gbm_forecast(history(origin), origin, horizon, season_length),
+        "DampedDrift": lambda origin: damped_drift_forecast(history(origin), origin, horizon),
+    }
+    for name in GLOBAL_MODELS:
+        if name not in models:
+            continue
         for j, origin in enumerate(origins):
-            key = _key(values[:, : origin + 1], "gbm", horizon, season_length)
+            key = _key(history(origin), name.lower(), horizon, season_length)
             if key not in cache.global_:
-                cache.global_[key] = gbm_forecast(values, origin, horizon, season_length)
-            out[pos["GBM"], :, j] = cache.global_[key]
+                cache.global_[key] = fit_global[name](origin)
+            out[pos[name], :, j] = cache.global_[key]
         # Where the global model had too little data it falls back to naive.
         if "Naive" in pos:
-            gap = np.isnan(out[pos["GBM"]])
-            out[pos["GBM"]][gap] = out[pos["Naive"]][gap]
+            gap = np.isnan(out[pos[name]])
+            out[pos[name]][gap] = out[pos["Naive"]][gap]
 
     if "Combo" in models:
         members = [pos[m] for m in COMBO_MEMBERS if m in pos]

@@ -132,7 +132,10 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
     node_ids = hier.node_ids if hier else grid.ids
     H, K = s.horizon, s.windows
     origins = list(range(max(1, c - K - H + 1), c)) + [c]
-    F = base_forecasts(values, origins, H, SEASON_LENGTH[s.freq], s.models, cache, s.n_jobs)
+    history = None
+    if s.kind == "stock":
+        history = _stock_history(hier, leaf_values, leaf_obs)
+    F = base_forecasts(values, origins, H, SEASON_LENGTH[s.freq], s.models, cache, s.n_jobs, history)
 
     cal = np.array(origins[:-1], dtype=int)
     targets = cal[:, None] + np.arange(1, H + 1)[None, :]  # (n_cal, H)
@@ -157,15 +160,17 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
         method, P = _reconcile(hier, P, actual, scale)
     # Each backtest error is normalised by the scale its own origin saw (not today's), so that
     # a calm spell followed by a surge is not calibrated with today's larger yardstick.
-    origin_scale = np.stack([conformal.series_scale(values[:, : o + 1]) for o in cal], axis=1) if len(cal) else scale[:, None]
+    known = history or (lambda o: values[:, : o + 1])
+    origin_scale = np.stack([conformal.series_scale(known(o)) for o in cal], axis=1) if len(cal) else scale[:, None]
     errors = (actual - P[:, :-1]) / origin_scale[:, :, None]
-    offsets = conformal.interval_offsets(errors)
+    floors = -P[:, :-1] / origin_scale[:, :, None]  # an actual cannot be below zero
+    offsets = conformal.interval_offsets(errors, groups=groups, floors=floors)
 
     point = P[:, -1]
     out = {"point": point}
     for level, off in offsets.items():
-        out[f"lo{level}"] = np.clip(point + off[None, :, 0] * scale[:, None], 0.0, None)
-        out[f"hi{level}"] = np.clip(point + off[None, :, 1] * scale[:, None], 0.0, None)
+        out[f"lo{level}"] = np.clip(point + off[..., 0] * scale[:, None], 0.0, None)
+        out[f"hi{level}"] = np.clip(point + off[..., 1] * scale[:, None], 0.0, None)
     labels = [s.models[k] + (f"+{method}" if method else "") for k in chosen]
     dates = future_dates(period_start(grid.dates[0], s.freq), s.freq, c + H)[c:]
     n = len(node_ids)
@@ -180,6 +185,31 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
         schema_overrides={"series_id": pl.Utf8, "model": pl.Utf8, "cutoff": pl.Date, "date": pl.Date},
     ).select(OUTPUT_COLUMNS)
     return CutoffResult(frame, node_ids, point, scale, errors, method)
+
+
+def _stock_history(hier, leaf_values: np.ndarray, leaf_obs: np.ndarray) -> Callable[[int], np.ndarray]:
+    """Node values as they were known at an origin: each leaf held flat after its last report
+    up to that origin, then summed up the hierarchy.
+
+    The grid interpolates a stock between reports, so at a backtest origin between two
+    reports the grid already points to the next one, which nobody knew then. Forecasting
+    from that line would make the backtest (model choice and interval calibration) look
+    better than a real forecast, which always starts from a flat tail.
+    """
+
+    def history(origin: int) -> np.ndarray:
+        leaves = leaf_values[:, : origin + 1].copy()
+        seen = leaf_obs[:, : origin + 1]
+        idx = np.where(seen, np.arange(origin + 1)[None, :], -1)
+        last = np.maximum.accumulate(idx, axis=1)  # index of the latest report so far (-1: none)
+        rows = np.arange(leaves.shape[0])[:, None]
+        held = np.where(last >= 0, leaves[rows, np.maximum(last, 0)], leaves)
+        last_report = last[:, -1:]
+        after = np.arange(origin + 1)[None, :] > last_report
+        leaves = np.where(after & (last_report >= 0), held, leaves)
+        return hierarchy.aggregate(hier, leaves) if hier else leaves
+
+    return history
 
 
 def _level_codes(hier) -> np.ndarray:

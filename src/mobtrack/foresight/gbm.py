@@ -6,6 +6,14 @@ recent level so that a district with 50 arrivals and a region with 50,000 share 
 It forecasts every horizon directly (the horizon is a feature), which avoids feeding its own
 errors back in, and is trained with an absolute-error loss because we are judged on MAE.
 
+The target is log1p(value) - log1p(level), not value / level: displacement counts are
+heavy-tailed, and on the ratio scale a few surges (x50 the level) dominate every split. The
+median is unchanged by a monotone transform, so an L1 fit on the log scale still estimates the
+conditional median. Lags reach back N_LAGS = 36 periods (3 years of months), and the level
+is their mean: a one-year window mistakes the tail of a surge for the new normal. Both were
+chosen by rolling-origin backtests on PRMN (h = 1 MAE ratio of the global model alone 1.16 ->
+0.82) and IDMC (0.90 -> 0.88); nothing in the model is specific to those series.
+
 Optional covariates (e.g. rainfall, conflict events) enter as their values at the forecast
 origin, so they never need to be known in the future.
 """
@@ -16,7 +24,7 @@ import warnings
 
 import numpy as np
 
-N_LAGS = 12
+N_LAGS = 36
 
 
 def _windows(values: np.ndarray, ends: np.ndarray, n_lags: int) -> np.ndarray:
@@ -74,7 +82,7 @@ def gbm_forecast(
             continue
         lags = _windows(hist, ends, n_lags)
         x, scale = _features(lags, h, ((ends + h) % season).astype(float), covariates, ends)
-        y = hist[:, ends + h].reshape(-1) / scale
+        y = np.log1p(hist[:, ends + h].reshape(-1)) - np.log1p(scale)
         ok = np.isfinite(y) & np.isfinite(x[:, 0])
         xs.append(x[ok])
         ys.append(y[ok])
@@ -99,7 +107,7 @@ def gbm_forecast(
     lags = _windows(hist, last, n_lags)
     for h in range(1, horizon + 1):
         x, scale = _features(lags, h, ((last + h) % season).astype(float), covariates, last)
-        out[:, h - 1] = model.predict(x) * scale
+        out[:, h - 1] = np.expm1(model.predict(x) + np.log1p(scale))
     # Series not yet started at the origin have no forecast.
     out[~np.isfinite(hist[:, -1])] = np.nan
     return np.clip(out, 0.0, None)

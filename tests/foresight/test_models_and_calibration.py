@@ -1,0 +1,72 @@
+"""The damped-drift model, stock backtests from what was known at each origin, per-level calibration."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from mobtrack.foresight import backtest_results
+from mobtrack.foresight.conformal import interval_offsets
+from mobtrack.foresight.engine import _stock_history
+from mobtrack.foresight.numpy_models import damped_drift_forecast, damped_drift_phi
+
+
+def test_damped_drift_recovers_a_shared_momentum_and_reads_nothing_after_the_origin():
+    rng = np.random.default_rng(3)
+    n, t, phi = 40, 30, 0.6
+    changes = np.zeros((n, t))
+    for k in range(1, t):
+        changes[:, k] = phi * changes[:, k - 1] + rng.laplace(scale=100.0, size=n)
+    values = 10_000 + np.cumsum(changes, axis=1)
+    assert abs(damped_drift_phi(values) - phi) < 0.1
+    fc = damped_drift_forecast(values, 20, 3)
+    est = damped_drift_phi(values[:, :21])
+    step = values[:, 20] - values[:, 19]
+    np.testing.assert_allclose(fc[:, 1], values[:, 20] + (est + est**2) * step)
+    changed = values.copy()
+    changed[:, 21:] = 0.0
+    np.testing.assert_array_equal(fc, damped_drift_forecast(changed, 20, 3))
+
+
+def test_damped_drift_reverts_after_jumps_in_a_spiky_flow():
+    rng = np.random.default_rng(4)
+    flows = rng.poisson(50, size=(30, 40)).astype(float)
+    flows[rng.random(flows.shape) < 0.1] *= 20  # isolated spikes: a jump is usually followed by a fall
+    assert damped_drift_phi(flows) < -0.2
+
+
+def test_stock_backtest_origin_does_not_see_the_next_report():
+    """Between two reports the grid interpolates; at a backtest origin there, only the
+    earlier report was known, so the history must be held flat after it."""
+    leaf_values = np.array([[100.0, 150.0, 200.0, 250.0, 300.0]])  # reports at 0 and 4, interpolated between
+    leaf_obs = np.array([[True, False, False, False, True]])
+    history = _stock_history(None, leaf_values, leaf_obs)
+    np.testing.assert_array_equal(history(2), [[100.0, 100.0, 100.0]])
+    np.testing.assert_array_equal(history(4), leaf_values)
+
+
+def test_stock_backtest_errors_are_those_of_a_forecast_made_from_a_flat_tail():
+    """A camp growing by 10 a week, counted every 4 weeks: a backtest forecast made 3 weeks
+    after a count misses the next count by 40, as a real forecast would; drawn from the
+    interpolated line it would miss by 10 and the intervals would be four times too narrow."""
+    days = [date(2019, 1, 7) + (date(2019, 1, 14) - date(2019, 1, 7)) * (4 * k) for k in range(12)]
+    frame = pl.DataFrame({"series_id": ["camp"] * 12, "date": days, "value": [1000.0 + 40 * k for k in range(12)]})
+    (res,) = backtest_results(frame, "W", 1, [days[-1]], kind="stock", models=("Naive",))
+    z = res.errors[0, :, 0]
+    z = z[np.isfinite(z)]
+    assert z.size >= 2
+    assert np.all(z > 2.5)  # about 40 / 10 (scale = mean weekly change), not 10 / 10
+
+
+def test_each_level_is_calibrated_on_its_own_errors_and_small_levels_borrow():
+    rng = np.random.default_rng(6)
+    z = np.concatenate([rng.normal(scale=1.0, size=(30, 10, 1)), rng.normal(scale=5.0, size=(30, 10, 1)),
+                        rng.normal(scale=5.0, size=(1, 10, 1))])
+    groups = np.array([0] * 30 + [1] * 30 + [2])
+    offs = interval_offsets(z, groups=groups)[80]
+    calm, wild, tiny = offs[0, 0], offs[30, 0], offs[60, 0]
+    assert calm[1] < 2 < 5 < wild[1]
+    pooled = interval_offsets(z)[80][0]
+    np.testing.assert_allclose(tiny, pooled)  # 10 errors: too few, borrows the pool of every level
