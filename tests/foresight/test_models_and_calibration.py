@@ -70,3 +70,31 @@ def test_each_level_is_calibrated_on_its_own_errors_and_small_levels_borrow():
     assert calm[1] < 2 < 5 < wild[1]
     pooled = interval_offsets(z)[80][0]
     np.testing.assert_allclose(tiny, pooled)  # 10 errors: too few, borrows the pool of every level
+
+
+def test_recent_errors_weigh_more_when_weights_say_so():
+    """Old errors from a surge (wide) and recent calm ones: with recency weights the band
+    follows the calm regime; with unit weights it is the plain conformal quantile."""
+    rng = np.random.default_rng(7)
+    old = rng.normal(scale=10.0, size=(40, 6, 1))
+    recent = rng.normal(scale=1.0, size=(40, 6, 1))
+    z = np.concatenate([old, recent], axis=1)
+    plain = interval_offsets(z)[80][0]
+    weights = np.concatenate([np.full(6, 0.01), np.ones(6)])[None, :, None]
+    weighted = interval_offsets(z, weights=weights)[80][0]
+    assert weighted[1] < 2.5 < plain[1]
+    flat = interval_offsets(z, weights=np.ones_like(z))[80][0]
+    np.testing.assert_allclose(flat, plain)
+
+
+def test_a_clipped_lower_end_hands_its_alpha_to_the_upper_end():
+    """Forecasts 10 scale units above zero with errors down to -50: the band's lower end
+    (-41) is below zero and is clipped, so nothing can be missed below it and the upper end
+    carries the whole 20% of an 80% band (81st of 100 errors instead of the 90th)."""
+    z = np.arange(-50.0, 50.0).reshape(100, 1, 1)
+    lo_free, hi_free = interval_offsets(z)[80][0]
+    lo, hi = interval_offsets(z, floors=np.full_like(z, -10.0))[80][0]
+    # Unclipped: 10th error below (floor(101 * 0.1)); the 9 errors under it are misses, so
+    # the top leaves ceil(101 * 0.8 + 9) = 90 errors under it.
+    assert (lo_free, hi_free) == (-41.0, 39.0)
+    assert (lo, hi) == (-41.0, 30.0)  # ceil(101 * 0.8) = 81st error

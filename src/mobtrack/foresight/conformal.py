@@ -6,6 +6,9 @@ region of 50,000 can be pooled; the interval is the pooled quantile of those nor
 errors times the series' scale. Signed quantiles (not |error|) keep the asymmetry of count
 data: arrivals overshoot far more than they undershoot. The quantile level carries the
 usual finite-sample correction ceil((n+1)(1-a))/n, so coverage holds for exchangeable errors.
+Errors are pooled per hierarchy level, may be weighted (recent origins more: the weighted
+conformal quantile of Barber et al. 2023, the forecast itself counting one full weight), and a
+band's lower end clipped at zero hands its unused alpha to the upper end.
 """
 
 from __future__ import annotations
@@ -29,15 +32,28 @@ def series_scale(values: np.ndarray, window: int = 24) -> np.ndarray:
     return np.fmax(np.nan_to_num(scale, nan=1.0), 1.0)
 
 
-def _quantile(z: np.ndarray, q: float, upper: bool) -> float:
-    """Conformal quantile; infinite when n errors are too few to bound the level (e.g. n < 39
-    for the upper end of a 95% interval): a short history gets an honest open interval."""
-    n = z.size
-    if upper:
-        k = math.ceil((n + 1) * q)
-        return float(np.sort(z)[k - 1]) if k <= n else math.inf
-    k = math.floor((n + 1) * q)
-    return float(np.sort(z)[k - 1]) if k >= 1 else -math.inf
+def _sorted(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(z, kind="stable")
+    return z[order], np.cumsum(w[order])
+
+
+def _lower(z: np.ndarray, w: np.ndarray, q: float) -> float:
+    """Weighted conformal lower quantile: the largest error with at most q (W + 1) weight at or
+    below it (W: total weight; the forecast itself counts 1). With unit weights this is the
+    usual floor((n+1) q)-th error; -inf when the errors are too few to bound the level."""
+    zs, cum = _sorted(z, w)
+    k = np.searchsorted(cum, q * (cum[-1] + 1.0) + 1e-9, side="right")
+    return float(zs[k - 1]) if k >= 1 else -math.inf
+
+
+def _upper(z: np.ndarray, w: np.ndarray, alpha: float, missed_below: float) -> float:
+    """Weighted conformal upper bound leaving alpha (W + 1) - missed_below weight above it:
+    with unit weights the ceil((n+1)(1-alpha) + missed_below)-th error; +inf when the errors
+    are too few to bound the level (e.g. fewer than 39 for the top of a 95% band)."""
+    zs, cum = _sorted(z, w)
+    need = (1 - alpha) * (cum[-1] + 1.0) + missed_below - 1e-9
+    k = np.searchsorted(cum, need, side="left")
+    return float(zs[k]) if k < zs.size else math.inf
 
 
 def interval_offsets(
@@ -45,6 +61,7 @@ def interval_offsets(
     levels: tuple[int, ...] = LEVELS,
     groups: np.ndarray | None = None,
     floors: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> dict[int, np.ndarray]:
     """Per-horizon (lo, hi) offsets in scale units. z: normalised errors (n_series, n_origins, H).
 
@@ -63,40 +80,38 @@ def interval_offsets(
     if groups is None:
         return {
             level: offs[0]
-            for level, offs in interval_offsets(z, levels, np.zeros(z.shape[0], int), floors).items()
+            for level, offs in interval_offsets(z, levels, np.zeros(z.shape[0], int), floors, weights).items()
         }
     horizon = z.shape[-1]
     floors = np.full_like(z, -np.inf) if floors is None else np.broadcast_to(floors, z.shape)
-    pools: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    weights = np.ones_like(z) if weights is None else np.broadcast_to(weights, z.shape)
+    ok = np.isfinite(z)
+    pools: dict[tuple, tuple[np.ndarray, ...]] = {}
     for h in range(horizon):
-        ok_h = np.isfinite(z[..., h])
-        everyone = (z[..., h][ok_h], floors[..., h][ok_h])
-        ok = np.isfinite(z)
-        fallback = everyone if everyone[0].size >= MIN_POOL else (z[ok], floors[ok])
+        ok_h = ok[..., h]
+        everyone = (z[..., h][ok_h], floors[..., h][ok_h], weights[..., h][ok_h])
+        fallback = everyone if everyone[0].size >= MIN_POOL else (z[ok], floors[ok], weights[ok])
         for g in np.unique(groups):
-            zg, fg = z[groups == g][..., h], floors[groups == g][..., h]
-            own = np.isfinite(zg)
-            pools[g, h] = (zg[own], fg[own]) if own.sum() >= MIN_POOL else fallback
+            members = groups == g
+            own = ok[members][..., h]
+            pools[g, h] = (
+                tuple(a[members][..., h][own] for a in (z, floors, weights)) if own.sum() >= MIN_POOL else fallback
+            )
     out: dict[int, np.ndarray] = {}
     for level in levels:
         alpha = 1 - level / 100
         offs = np.zeros((z.shape[0], horizon, 2))
-        for (g, h), (pool, floor) in pools.items():
+        for (g, h), (pool, floor, weight) in pools.items():
             if pool.size == 0:
                 offs[groups == g, h] = (-np.inf, np.inf)  # no backtest yet: say so with an unbounded interval
                 continue
             # The interval always contains the point forecast: when every backtest error had
             # the same sign (a camp that kept growing) the raw quantiles would exclude it.
-            lo = min(_quantile(pool, alpha / 2, upper=False), 0.0)
-            missed_below = int(np.sum((pool < lo) & (lo > floor)))
-            hi = max(_upper(pool, alpha, missed_below), 0.0)
+            lo = min(_lower(pool, weight, alpha / 2), 0.0)
+            missed_below = float(np.sum(weight[(pool < lo) & (lo > floor)]))
+            hi = max(_upper(pool, weight, alpha, missed_below), 0.0)
             offs[groups == g, h] = (lo, hi)
         out[level] = offs
     return out
 
 
-def _upper(z: np.ndarray, alpha: float, missed_below: int) -> float:
-    """Upper conformal bound leaving alpha (n+1) - missed_below errors above it."""
-    n = z.size
-    k = math.ceil((n + 1) * (1 - alpha) + missed_below - 1e-9)
-    return float(np.sort(z)[k - 1]) if k <= n else math.inf
