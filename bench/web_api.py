@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -265,6 +266,8 @@ def main() -> None:
         server.wait(timeout=30)
         if args.db and not (args.store or args.keep):  # the bench's own database, not one kept or given
             drop_database(db)
+        # generated files and the bench's own SQLite store (a kept one has been moved out already)
+        shutil.rmtree(folder, ignore_errors=True)
     print(f"{load_average()} at the end")
     for (query, who), svc, api, raw in results:
         ovh, raw_ovh = api.p95 / svc.p95 - 1, raw.p95 / svc.p95 - 1
