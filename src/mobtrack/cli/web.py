@@ -28,13 +28,20 @@ def serve_command(
     """
     import uvicorn
 
+    from mobtrack.protect import retention
     from mobtrack.store.db import ensure_schema, resolve_url
     from mobtrack.web.app import create_app
 
+    try:
+        purge_hours = retention.interval_hours()
+    except ValueError as exc:
+        fail(str(exc), 2)
     local = host in ("127.0.0.1", "localhost", "::1")
     # Browsers keep Secure cookies from plain-HTTP localhost only sometimes: off there unless asked.
     secure = not (insecure_cookies or (local and os.environ.get("MOBTRACK_SECURE_COOKIES") is None))
     console.print(f"serving on http://{host}:{port}  (API docs: /api/v1/docs)")
+    # One purge schedule in this process, whatever the number of workers (they would race).
+    retention.start(ensure_schema(resolve_url(db)), purge_hours)
     if workers == 1:
         uvicorn.run(create_app(db, secure_cookies=secure), host=host, port=port, log_level="warning")
         return
