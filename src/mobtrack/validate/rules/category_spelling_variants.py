@@ -45,7 +45,8 @@ class CategorySpellingVariants(RoundRule):
                 records.lazy().filter(pl.col(col).is_not_null()).with_row_index("_order")
                 .group_by(col).agg(pl.len().alias("count"), pl.col("source_sheet").sort_by("_order").first(),
                                    pl.col("source_row").sort_by("_order").first(), pl.col("_order").min())
-                .with_columns(spelling_key(col).alias("_key")).sort("_order").collect()
+                .with_columns(spelling_key(col).alias("_key")).sort("_order")
+                .collect(engine="in-memory")  # the streaming default costs more on small frames
             )
             # only keys spelled more than one way (here or before) need Python-side bookkeeping
             variants = seen["variants"].setdefault(col, {})
