@@ -32,7 +32,7 @@ from mobtrack.store import rounds
 from mobtrack.store.blocks import OBSERVATION_COLUMNS
 from mobtrack.store.places import hierarchy
 from mobtrack.store.schema import round_
-from mobtrack.validate import Issue, repeats
+from mobtrack.validate import Issue, RuleContext, repeats
 
 ROUND_KEY = ["operation", "country_iso3", "assessment_type", "round_number"]
 POSITION = "_pos"  # a round's position in its batch
@@ -117,10 +117,12 @@ def same_as(previous, stored: pl.DataFrame, digest: str, observations: pl.DataFr
         observations.select(columns).sort(columns, nulls_last=True))
 
 
-def settle(conn: Connection, batch: pl.DataFrame, file_id: int, pending: list[PendingRound]) -> None:
+def settle(conn: Connection, batch: pl.DataFrame, file_id: int, pending: list[PendingRound],
+           ctx: RuleContext | None = None) -> None:
     """Each round's observations to store (duplicates settled: the first row of a repeated cell is kept,
-    exactly as the duplicate rules judged them), its content hash, and whether it is unchanged."""
-    kept = batch.filter(~repeats(batch)).with_columns(pl.lit(file_id, dtype=pl.Int64).alias("source_file_id"))
+    exactly as the duplicate rules judged them), its content hash, and whether it is unchanged. `ctx`:
+    the context the round rules will check `batch` with (they reuse the duplicates found here)."""
+    kept = batch.filter(~repeats(batch, ctx)).with_columns(pl.lit(file_id, dtype=pl.Int64).alias("source_file_id"))
     # rows stay in round order, and every round keeps at least the first row of each of its cells
     sizes = kept.group_by(POSITION, maintain_order=True).len()
     observations = kept.select(OBSERVATION_COLUMNS)

@@ -278,7 +278,7 @@ class _Importer:
         records = finalise.tag_rounds([frame for _, frame in batch])
         del batch
         pending = finalise.identify(self.conn, keys, finalise.round_metas(records), self.op_ids)
-        finalise.settle(self.conn, records, self.file_id, pending)
+        finalise.settle(self.conn, records, self.file_id, pending, self.ctx)
         figures = finalise.roll_up(self.conn, pending)
         totals = finalise.headline_totals(figures, pending)
         self.ctx.previous_figures = self.previous.for_batch(pending, figures, records.schema)

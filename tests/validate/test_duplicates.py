@@ -67,3 +67,22 @@ def test_repeats_mask_keeps_first_occurrences_and_nameless_parts():
                     {"role": "part", "adm1_pcode": "SO12", "value": 4}, {"role": "part", "adm1_pcode": "SO12", "value": 4})
     assert repeats(records).to_list() == [False, True, True, False, False]
     assert repeats(records.clear()).to_list() == []
+
+
+def test_round_rules_reuse_what_repeats_found_for_the_same_frame_only():
+    from mobtrack.validate import repeats
+
+    def issues(ctx, records):
+        return [(i.row, i.rule) for i in check_round(records, ctx)]
+
+    records = frame({"value": 10}, {"value": 10}, {"value": 12})
+    alone = issues(RuleContext("f.csv"), records)
+    ctx = RuleContext("f.csv")
+    repeats(records, ctx)  # what the pipeline does before the round rules
+    assert ctx.cache and issues(ctx, records) == alone
+    # what was computed for another frame is not taken for this one
+    other = frame({"value": 10}, {"value": 11})
+    ctx = RuleContext("f.csv")
+    repeats(other, ctx)
+    assert issues(ctx, records) == alone
+    assert not ctx.cache  # emptied after the rules, as before

@@ -302,15 +302,16 @@ def round_id(frame: pl.DataFrame) -> list[pl.Expr]:
     return [pl.col(c) for c in ROUND_ID if c in frame.columns]
 
 
-def repeats(records: pl.DataFrame) -> pl.Series:
+def repeats(records: pl.DataFrame, ctx: RuleContext | None = None) -> pl.Series:
     """Boolean mask of the rows that repeat the cell of an earlier row, exactly as the
     `exact-duplicate` and `conflicting-duplicate` rules define it (round x place x group x unit x
     role x disaggregation; parts with no disaggregation -- a site list without site names -- are
     never repeats, their sum is the figure). `records.filter(~repeats(records))` keeps what the
-    rules judged: the first of each repeated cell."""
+    rules judged: the first of each repeated cell. `ctx`: the context `check_round` will then be
+    given the same frame with; the rules reuse what this computed (duplicates, cell keys)."""
     from mobtrack.validate.rules._duplicates import repeated_rows
 
-    found = repeated_rows(records, RuleContext(""))
+    found = repeated_rows(records, RuleContext("") if ctx is None else ctx)
     mask = pl.repeat(False, records.height, dtype=pl.Boolean, eager=True).alias("repeat")
     if found.height:
         mask = mask.scatter(found["_order"].cast(pl.Int64), True)
@@ -360,7 +361,10 @@ def check_round(records: pl.DataFrame, ctx: RuleContext) -> list[Issue]:
     in the order they are finalised): the same issues as one call per round, at a fraction of the
     cost when rounds are small."""
     out: list[Issue] = []
-    ctx.cache.clear()
+    # keep only what was computed for this very frame (the pipeline's `repeats` fills it first):
+    # every cache entry is (the frame it was computed for, ...)
+    for key in [k for k, v in ctx.cache.items() if not (isinstance(v, tuple) and v and v[0] is records)]:
+        del ctx.cache[key]
     try:
         for r in _enabled(ctx):
             if isinstance(r, RoundRule):
