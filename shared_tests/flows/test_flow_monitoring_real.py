@@ -104,8 +104,15 @@ def test_reimport_changes_nothing(shared_data, engine, module_db_url, wca):
     assert table_counts(engine) == counts
 
 
-def test_afghanistan_surveys_are_stored_as_counts(shared_data, engine, module_db_url, wca):
-    result = import_file(shared_data / AFG, db_url=module_db_url)
+@pytest.fixture(scope="module")
+def afg(shared_data, wca, module_db_url):
+    """The Afghanistan surveys, imported once after WCA: tests needing them must not rely on running
+    after another test (pytest-xdist may send them to another worker, with its own database)."""
+    return import_file(shared_data / AFG, db_url=module_db_url)
+
+
+def test_afghanistan_surveys_are_stored_as_counts(shared_data, engine, afg):
+    result = afg
     assert result.status == "imported", result.message
     raw = pl.read_csv(shared_data / AFG, infer_schema=False)
     usable = raw.filter(pl.col("direction").is_in(["inflow", "outflow"]))
@@ -120,7 +127,7 @@ def test_afghanistan_surveys_are_stored_as_counts(shared_data, engine, module_db
     assert stored["value"].sum() == usable.height
 
 
-def test_public_od_matrices_are_the_raw_ones_with_small_counts_hidden(engine, wca):
+def test_public_od_matrices_are_the_raw_ones_with_small_counts_hidden(engine, wca, afg):
     """The web's OD matrices (mobtrack.web.services.flows) on the real exports, every round published:
     shown corridors equal `od_matrix`, every corridor of 1..threshold people is hidden, and a shown country
     corridor never has exactly one hidden admin1 corridor in it (surveys)."""
