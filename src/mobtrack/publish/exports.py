@@ -52,6 +52,20 @@ def hxl_tags(frame: pl.DataFrame, level: int | None = None) -> dict[str, str]:
     return {c: known.get(c, "") for c in frame.columns}
 
 
+# A text cell starting with one of these is run as a formula by spreadsheet programs (OWASP "CSV
+# injection"): a place name like =HYPERLINK(...) must reach the user as text, never as a formula.
+# A lone "-" (a placeholder) is left as it is.
+FORMULA_START = r"^([=+@\t\r]|-.)"
+
+
+def defuse_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe (CSV has no cell types)."""
+    texts = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns([
+        pl.when(pl.col(c).str.contains(FORMULA_START)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in texts])
+
+
 def _flat(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns([pl.col(c).cast(pl.String) for c, t in frame.schema.items()
                                if isinstance(t, (pl.Struct, pl.List, pl.Object))])
@@ -60,12 +74,22 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
 def _write_xlsx(frame: pl.DataFrame, buf: io.BytesIO) -> None:
     # openpyxl (already needed to read workbooks) in write-only mode: rows stream, memory stays flat.
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("figures")
     sheet.append(frame.columns)
+
+    def cell(value):
+        if isinstance(value, str) and value.startswith("="):
+            # openpyxl stores any string starting with '=' as a formula: say it is text.
+            text = WriteOnlyCell(sheet, value=value)
+            text.data_type = "s"
+            return text
+        return value
+
     for row in frame.iter_rows():
-        sheet.append(list(row))
+        sheet.append([cell(v) for v in row])
     book.save(buf)
 
 
@@ -76,11 +100,11 @@ def export(frame: pl.DataFrame, fmt: str, level: int | None = None, geometry: di
     frame = _flat(frame)
     buf = io.BytesIO()
     if fmt == "csv":
-        frame.write_csv(buf)
+        defuse_formulas(frame).write_csv(buf)
     elif fmt == "hxl":
         tags = hxl_tags(frame, level)
-        tagged = pl.concat([pl.DataFrame([tags]).cast(pl.String),
-                            frame.with_columns(pl.all().cast(pl.String))], how="vertical")
+        texts = defuse_formulas(frame).with_columns(pl.all().cast(pl.String))  # numbers keep their sign
+        tagged = pl.concat([pl.DataFrame([tags]).cast(pl.String), texts], how="vertical")
         tagged.write_csv(buf)
     elif fmt == "xlsx":
         _write_xlsx(frame, buf)
