@@ -335,3 +335,37 @@ def test_profile_page_shows_the_profile_figures(flow_store, client, tmp_path):
     assert float(dtm) == client.get("/api/v1/profiles/SOM").json()["data"]["figures"]["idps"]["dtm"]["value"]
     assert client.get("/profile?country=Atlantis", headers={"accept": "text/html"}).status_code == 404
     assert client.get("/profile?country=SOM&year=x", headers={"accept": "text/html"}).status_code == 400
+
+
+def test_profile_export_has_one_row_per_figure_with_its_source_rows(flow_store, client, tmp_path):
+    import io
+
+    from mobtrack.stats.load import load_file
+    from mobtrack.stats.profiles import profile
+    from tests.stats.conftest import UNDESA
+
+    path = tmp_path / "undesa.csv"
+    path.write_text(UNDESA)
+    load_file(flow_store["engine"], path)
+    expected = profile(flow_store["engine"], "DEU")["figures"]
+    answer = client.get("/api/v1/profiles/Germany/export?format=csv")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    assert 'filename="profile-deu.csv"' in answer.headers["content-disposition"]
+    rows = pl.read_csv(io.BytesIO(answer.content), infer_schema_length=None)
+    stock = rows.filter((pl.col("figure") == "immigrant_stock") & pl.col("partner").is_null())
+    assert stock["value"].to_list() == [expected["immigrant_stock"]["value"]]
+    assert stock["source_rows"][0] == expected["immigrant_stock"]["ref"]["rows"]
+    assert stock["source_sha256"][0] == expected["immigrant_stock"]["ref"]["sha256"]
+    trend = rows.filter(pl.col("figure") == "immigrant_stock_trend").sort("year")
+    assert trend["value"].to_list() == [p["value"] for p in expected["immigrant_stock_trend"]["series"]]
+    top = rows.filter(pl.col("figure") == "top_origins")
+    assert top.select("partner", "value").rows() == [(i["country"], i["value"])
+                                                     for i in expected["top_origins"]["items"]]
+    # the DTM figure is the caller's view, as on the page and in the API
+    som = pl.read_csv(io.BytesIO(client.get("/api/v1/profiles/SOM/export").content), infer_schema_length=None)
+    dtm = som.filter(pl.col("figure") == "idps_dtm")["value"].to_list()
+    assert dtm == [client.get("/api/v1/profiles/SOM").json()["data"]["figures"]["idps"]["dtm"]["value"]]
+    assert client.get("/api/v1/profiles/SOM/export?format=xlsx").content[:2] == b"PK"
+    assert client.get("/api/v1/profiles/XYZ/export").status_code == 404
+    assert client.get("/api/v1/profiles/SOM/export?format=exe").status_code == 400
+    assert 'href="/api/v1/profiles/DEU/export?format=csv"' in client.get("/profile?country=DEU").text

@@ -209,3 +209,46 @@ def profile(engine: Engine, iso3: str, year: int | None = None, crosswalk: Cross
     missing = {k: "no data loaded for this country and year" for k, v in figures.items() if v is None}
     return {"country": crosswalk.describe(code), "requested_year": year, "figures": figures, "missing": missing,
             "sources": loaded}
+
+
+# --- export -------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS = ["country", "figure", "partner", "partner_name", "cause", "year", "value", "suppressed", "source",
+                  "definition", "source_file", "source_sha256", "source_rows"]
+
+
+def profile_rows(out: dict) -> list[dict]:
+    """A profile as one row per figure (the download): a trend year, a top partner or a cause is a row of
+    its own, each with the source file, its sha256 and the row numbers it was summed from."""
+    country = out["country"]["code"]
+    rows: list[dict] = []
+
+    def row(name: str, fig: dict, inherited: dict, **extra) -> dict:
+        ref = fig.get("ref") or {}
+        return {"country": country, "figure": name, "partner": None, "partner_name": None, "cause": None,
+                "year": fig.get("year", inherited.get("year")), "value": fig.get("value"),
+                "suppressed": fig.get("suppressed"), "source": fig.get("source", inherited.get("source")),
+                "definition": fig.get("definition", inherited.get("definition")),
+                "source_file": ref.get("file"), "source_sha256": ref.get("sha256"),
+                "source_rows": ref.get("rows") if "rows" in ref else None, **extra}
+
+    def walk(name: str, fig: dict | None) -> None:
+        if not isinstance(fig, dict):
+            return
+        if "value" in fig:
+            rows.append(row(name, fig, {}))
+        for point in fig.get("series", []):  # trends: one row per year
+            rows.append(row(name, point, fig))
+        for item in fig.get("items", []):  # top origins / destinations
+            rows.append(row(name, item, fig, partner=item.get("country"), partner_name=item.get("name")))
+        for part in fig.get("by_cause", []):
+            rows.append(row(name, part, fig, cause=part.get("cause")))
+
+    for name, fig in out["figures"].items():
+        if name == "idps":
+            for source, by_source in fig.items():
+                if source != "note":
+                    walk(f"idps_{source}", by_source)
+        else:
+            walk(name, fig)
+    return rows

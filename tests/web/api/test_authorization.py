@@ -31,6 +31,7 @@ REQUIREMENTS = {
     ("GET", "/api/v1/od"): PUBLIC,  # DTM counts protected unless the caller may read them raw
     ("GET", "/api/v1/od/corridors"): PUBLIC,
     ("GET", "/api/v1/profiles/{country}"): PUBLIC,  # its DTM figure: the caller's view of the rounds
+    ("GET", "/api/v1/profiles/{country}/export"): PUBLIC,  # the same figures as a file, audited
     ("GET", "/api/v1/operations/{operation}/issues"): READ_QUALITY,
     ("GET", "/api/v1/operations/{operation}/quality"): READ_QUALITY,
     ("GET", "/api/v1/reviews"): READ_QUALITY,
