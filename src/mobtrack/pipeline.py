@@ -218,12 +218,23 @@ class _Importer:
     def _match(self, records: pl.DataFrame, file_id: int) -> tuple[pl.DataFrame, list[Issue]]:
         parts, issues = [], []
         for (country,), part in records.group_by(["country_iso3"], maintain_order=True):
-            resolution = gazetteer.resolve_places(
-                self.conn, part, country_iso3=country, reporting_date=part["reporting_date"].max(),
-                source_file_id=file_id, file_name=self.source.name,
-            )
-            issues.extend(resolution.issues)
-            parts.append(resolution.records)
+            latest = part["reporting_date"].max()
+            groups = gazetteer.version_groups(self.conn, country, part["reporting_date"].drop_nulls().unique().to_list())
+            if len(groups) <= 1:
+                pieces = [(part, latest)]
+            else:  # rounds on both sides of a boundary version's start: each is matched to its own
+                part = part.with_row_index("_place_order")
+                pieces = [(part.filter(pl.col("reporting_date").is_in(days) | (
+                    pl.col("reporting_date").is_null() & pl.lit(latest in days))), max(days)) for days in groups]
+            resolved = []
+            for piece, day in pieces:
+                resolution = gazetteer.resolve_places(self.conn, piece, country_iso3=country, reporting_date=day,
+                                                      source_file_id=file_id, file_name=self.source.name)
+                issues.extend(resolution.issues)
+                resolved.append(resolution.records)
+            if len(resolved) > 1:  # back in file order
+                resolved = [pl.concat(resolved, how="vertical_relaxed").sort("_place_order").drop("_place_order")]
+            parts.extend(resolved)
         return pl.concat(parts, how="vertical_relaxed"), issues
 
     def _route(self, issues: list[Issue], records: pl.DataFrame) -> None:

@@ -85,3 +85,31 @@ def test_reporting_timestamp_is_read_as_its_day(two_versions):
     engine, _ = two_versions
     out = _resolve(engine, dt.datetime(2025, 6, 1, 12, 0), admin_level=[2], adm2_name=["Mamdi"])
     assert out.records["location_pcode"][0] == "TCD0701"
+
+
+def test_rounds_either_side_of_a_new_version_in_one_batch_each_use_their_own(two_versions, db_url, tmp_path):
+    """One import batch holding a 2020 round (OCHA list) and a 2025 round (2024 COD): each round's rows
+    are matched against the version valid at its own date, not at the batch's latest date."""
+    from mobtrack.ingest import ImportOptions
+    from mobtrack.pipeline import import_file
+    from mobtrack.store import rounds
+    from mobtrack.store.schema import round_, round_version
+
+    engine, _ = two_versions
+    frame = pl.DataFrame({
+        "operation": ["Invented Chad operation"] * 2, "country_iso3": ["TCD"] * 2, "assessment_type": ["BA"] * 2,
+        "round_number": [1, 2], "reporting_date": ["2020-06-01", "2025-06-01"], "admin_level": [2, 2],
+        "adm1_pcode": ["TD07", "TD07"], "adm2_name": ["Mamdi", "Mamdi"], "population_group": ["idps"] * 2,
+        "unit": ["individuals"] * 2, "role": ["total"] * 2, "value": ["10", "12"]})
+    path = tmp_path / "two_rounds.csv"
+    frame.write_csv(path)
+    with engine.begin() as conn:
+        assert gazetteer.version_groups(conn, "TCD", [dt.date(2020, 6, 1), dt.date(2025, 6, 1)]) == [
+            [dt.date(2020, 6, 1)], [dt.date(2025, 6, 1)]]
+    import_file(path, ImportOptions(batch_rows=250_000), db_url=db_url)
+    with engine.connect() as conn:
+        versions = conn.execute(select(round_.c.number, round_version.c.id)
+                                .join(round_version, round_version.c.round_id == round_.c.id)
+                                .order_by(round_.c.number)).all()
+        pcodes = {number: rounds.read_observations(conn, vid)["location_pcode"].to_list() for number, vid in versions}
+    assert pcodes == {1: ["TD0701"], 2: ["TCD0701"]}

@@ -4,7 +4,9 @@ Contract used by the import pipeline (mobtrack.pipeline):
 
     resolve_places(conn, records, *, country_iso3, reporting_date, source_file_id, file_name) -> Resolution
 
-`records` are canonical records (mobtrack.model.records) of one country. The resolver decides,
+`records` are canonical records (mobtrack.model.records) of one country, matched against the
+boundary versions valid at `reporting_date`; `version_groups` tells which reporting dates of a
+batch may share one call. The resolver decides,
 for every row, which place the row describes (the unit at `admin_level`; sites at level 5) and
 returns the records with the columns of `mobtrack.validate.MATCH_COLUMNS` plus `location_id`
 (Int64, null when the place is not accepted). Places the source defines below what the gazetteer
@@ -15,6 +17,6 @@ silently.
 """
 
 from mobtrack.gazetteer.load import load_bundled, load_paths
-from mobtrack.gazetteer.resolve import Resolution, resolve_places
+from mobtrack.gazetteer.resolve import Resolution, resolve_places, version_groups
 
-__all__ = ["Resolution", "load_bundled", "load_paths", "resolve_places"]
+__all__ = ["Resolution", "load_bundled", "load_paths", "resolve_places", "version_groups"]

@@ -100,6 +100,22 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     return Resolution(located.select([*base.columns, *OUT_SCHEMA]), issues, reviews)
 
 
+def version_groups(conn: Connection, country_iso3: str, days: list[date]) -> list[list[date]]:
+    """Reporting dates grouped by the boundary versions valid on them (one version per level).
+
+    A batch may hold rounds on both sides of a new COD's valid-from date: each row must be matched
+    against the version valid at its own date, so the caller resolves each group on its own.
+    Dates that choose the same versions share a group (and the decisions made for it)."""
+    iso3 = country_iso3.upper()
+    tx = _IN_TRANSACTION.setdefault(conn.get_nested_transaction() or conn.get_transaction(), {})
+    gaz, _, _ = _gazetteer_state(conn, iso3, tx)
+    groups: dict[tuple, list[date]] = {}
+    for day in days:
+        chosen = tuple(None if v is None else (v.id, v.name) for v in (gaz.choose(lvl, day) for lvl in (0, *ADMIN_LEVELS)))
+        groups.setdefault(chosen, []).append(day)
+    return list(groups.values())
+
+
 def _gazetteer_state(conn: Connection, iso3: str, tx: dict) -> tuple[CountryGazetteer, dict, tuple]:
     """The official gazetteer and the review decisions, read once per transaction: the rounds of one
     import then see the same gazetteer, and a round whose places are known needs no query at all."""
@@ -150,7 +166,7 @@ def _source_ids(conn: Connection, iso3: str, memo: _Memo, joined: pl.DataFrame, 
 def _write_reviews(conn: Connection, iso3: str, source_file_id: int | None, memo: _Memo, flagged: pl.DataFrame,
                    tx: dict) -> list[dict]:
     done: set = tx.setdefault(("reviews", iso3, source_file_id), set())
-    todo = [i for i in flagged["_pid"].unique().to_list() if i not in done and memo.decisions[i].reviews]
+    todo = [i for i in flagged["_pid"].unique(maintain_order=True).to_list() if i not in done and memo.decisions[i].reviews]
     done.update(todo)
     return sourced.write_reviews(conn, iso3, source_file_id, [r for i in todo for r in memo.decisions[i].reviews])
 
