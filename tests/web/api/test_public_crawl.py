@@ -47,16 +47,16 @@ def test_no_public_route_shows_a_small_count(app, client):
                 if url.endswith("/export"):
                     for fmt in FORMATS:
                         r = client.get(url, params={**variant, "format": fmt})
+                        if r.status_code == 400 and "format" in r.text:
+                            continue  # a format this export does not offer (a profile has no map)
                         assert r.status_code in (200, 404), r.text
                         if fmt == "parquet" and r.status_code == 200:
                             frame = pl.read_parquet(io.BytesIO(r.content))
                             assert small(frame["value"].drop_nulls().to_list()) == [], (url, variant)
                         elif fmt in ("csv", "hxl") and r.status_code == 200:
-                            lines = r.text.splitlines()[(2 if fmt == "hxl" else 1):]
-                            header = r.text.splitlines()[0].split(",")
-                            col = header.index("value")
-                            vals = [int(x.split(",")[col]) for x in lines if x.split(",")[col]]
-                            assert small(vals) == [], (url, variant, fmt)
+                            frame = pl.read_csv(io.BytesIO(r.content), infer_schema=False)
+                            values = frame["value"].slice(1 if fmt == "hxl" else 0).drop_nulls()
+                            assert small([int(v) for v in values.to_list()]) == [], (url, variant, fmt)
                         crawled += 1
                     continue
                 r = client.get(url, params={**base, **variant})

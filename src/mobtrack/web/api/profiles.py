@@ -49,6 +49,8 @@ def export_profile(request: Request, country: str,
     frame = pl.DataFrame(profile_rows(found), schema={c: (pl.Float64 if c == "value" else pl.Int64 if c == "year"
                                                        else pl.Boolean if c == "suppressed" else pl.String)
                                                       for c in EXPORT_COLUMNS}, strict=False)
+    if (frame["value"].drop_nulls() % 1 == 0).all():  # counts: written as 2954, not 2954.0
+        frame = frame.with_columns(pl.col("value").cast(pl.Int64))
     audit.record(conn, user, "export", f"profile/{code}", client=client_of(request), alone=True,
                  details={"format": format, "rows": frame.height, "operations_unprotected": raw})
     media, ext = FORMATS[format]
