@@ -26,23 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from databases import drop_database, fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT.parent / "shared" / "data" / "dtm" / "flow-monitoring" / "dtm_wca.csv.gz"
-
-
-def fresh_database(server: str | None, folder: str) -> str:
-    if not server:
-        return f"sqlite:///{folder}/bench.db"
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(server).set(drivername="postgresql+psycopg")
-    name = f"mt_bench_fm_{uuid.uuid4().hex[:8]}"
-    with create_engine(base, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def stage(name: str, path: Path, profile: bool, server: str | None = None) -> dict:
@@ -61,7 +48,7 @@ def stage(name: str, path: Path, profile: bool, server: str | None = None) -> di
         from mobtrack.pipeline import import_file
 
         with tempfile.TemporaryDirectory() as tmp:
-            url = fresh_database(server, tmp)
+            url = fresh_database(server, tmp, "mt_bench_fm")
             from mobtrack.store.db import ensure_schema
 
             ensure_schema(url)  # creating the schema is not part of an import's cost
@@ -84,18 +71,6 @@ def stage(name: str, path: Path, profile: bool, server: str | None = None) -> di
     if name == "import" and server:
         drop_database(url)
     return out
-
-
-def drop_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from mobtrack.store.db import get_engine
-
-    get_engine(url).dispose()
-    name = make_url(url).database
-    with create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def run(name: str, path: Path, profile: bool, server: str | None = None) -> dict:

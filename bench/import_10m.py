@@ -22,10 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import polars as pl
+from databases import drop_database, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTRIES = ["XAA", "XBB", "XCC", "XDD", "XEE"]
@@ -77,31 +77,6 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, dict]:
     return stats["seconds"], stats
 
 
-def fresh_db(url: str | None, folder: Path) -> str:
-    if not url:
-        return f"sqlite:///{folder / f'bench-{uuid.uuid4().hex[:6]}.db'}"
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url).set(drivername="postgresql+psycopg")
-    name = f"mt_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(base, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_db(url: str) -> None:
-    """A PostgreSQL database made by fresh_db goes when the run ends (each holds ~100 MB)."""
-    if not url.startswith("postgresql"):
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = make_url(url).database
-    with create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def parse_baseline(path: Path) -> float:
     best = float("inf")
     for _ in range(2):
@@ -142,12 +117,12 @@ def main() -> None:
           f"for the memory comparison")
 
     raw = parse_baseline(data)
-    db = fresh_db(args.db, folder)
+    db = fresh_database(args.db, folder)
     run(["init", "--db", db])
     run(["gazetteer", "load", str(gaz), "--db", db])
     seconds, stats = run(["import", str(data), "--db", db, "--json"])
     again, _ = run(["import", str(data), "--db", db, "--json"])
-    db_small = fresh_db(args.db, folder)
+    db_small = fresh_database(args.db, folder)
     run(["init", "--db", db_small])
     run(["gazetteer", "load", str(gaz), "--db", db_small])
     _, small_stats = run(["import", str(small), "--db", db_small, "--json"])
@@ -166,7 +141,7 @@ def main() -> None:
           f"ratio to target {p95_1 / 0.05:.2f})")
     print(f"figures admin2 p95          {p95_2 * 1000:8.1f} ms  ({n2} places; ratio to target {p95_2 / 0.05:.2f})")
     for url in (db, db_small):
-        drop_db(url)
+        drop_database(url)
     if not args.keep:  # ~1.3 GB of generated CSV
         shutil.rmtree(folder, ignore_errors=True)
 

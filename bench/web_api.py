@@ -39,10 +39,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+from databases import drop_database  # noqa: E402
 from import_10m import COUNTRIES  # noqa: E402
 from web_store import (  # noqa: E402
     build_store,
-    drop_database,
     kept_store,
     middle_published_round,
     prepare,

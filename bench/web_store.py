@@ -8,12 +8,13 @@ import os
 import time
 from pathlib import Path
 
-from import_10m import fresh_db, generate, run
+from databases import fresh_database
+from import_10m import generate, run
 
 
 def build_store(args, folder: Path) -> tuple[str, int]:
     gaz, data, total = generate(folder, args.countries, args.rounds)
-    db = fresh_db(args.db, folder)
+    db = fresh_database(args.db, folder)
     run(["init", "--db", db])
     run(["gazetteer", "load", str(gaz), "--db", db])
     run(["import", str(data), "--db", db, "--json"])
@@ -108,15 +109,3 @@ def middle_published_round(db: str, operation: str) -> int:
     if not numbers:
         raise SystemExit(f"no published round of {operation}")
     return numbers[len(numbers) // 2]
-
-
-def drop_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from mobtrack.store.db import get_engine
-
-    get_engine(url).dispose()
-    target = make_url(url)
-    with create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
