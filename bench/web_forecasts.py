@@ -28,7 +28,7 @@ def build(folder: Path, places: int, rounds: int) -> tuple[str, str]:
     from mobtrack.pipeline import import_file
     from mobtrack.store.db import get_engine, upgrade
     from mobtrack.store.publishing import publish
-    from mobtrack.synthetic import leaves_of, synthetic_gazetteer, synthetic_rounds
+    from mobtrack.synthetic import leaves_of, synthetic_gazetteer, synthetic_rounds, write_csv
 
     url = f"sqlite:///{folder / 'bench.db'}"
     upgrade(url)
@@ -43,7 +43,7 @@ def build(folder: Path, places: int, rounds: int) -> tuple[str, str]:
     records = synthetic_rounds(leaves, operation=operation, country_iso3="XBX", rounds=rounds, seed=9,
                                first_date=date(2022, 1, 15), days_between=30)
     path = folder / "rounds.csv"
-    records.select([c for c in records.columns if records[c].null_count() < records.height]).write_csv(path)
+    write_csv(records, path)
     result = import_file(path, db_url=url)
     if result.status != "imported":
         raise SystemExit(f"synthetic import failed: {result.message}")

@@ -48,7 +48,7 @@ def boundary_store(folder: Path, country: str, files: list[Path]) -> tuple[str, 
     from mobtrack.store.db import get_engine, upgrade
     from mobtrack.store.publishing import publish
     from mobtrack.store.schema import location
-    from mobtrack.synthetic import synthetic_rounds
+    from mobtrack.synthetic import synthetic_rounds, write_csv
 
     url = f"sqlite:///{folder / 'boundaries.db'}"
     upgrade(url)
@@ -63,7 +63,7 @@ def boundary_store(folder: Path, country: str, files: list[Path]) -> tuple[str, 
     records = synthetic_rounds(places.with_columns(pl.lit(2, pl.Int8).alias("admin_level")), operation=operation,
                                country_iso3=country, rounds=3, seed=3)
     path = folder / "rounds.csv"
-    records.select([c for c in records.columns if records[c].null_count() < records.height]).write_csv(path)
+    write_csv(records, path)
     result = import_file(path, db_url=url)
     if result.status != "imported":
         raise SystemExit(f"synthetic import failed: {result.message}")

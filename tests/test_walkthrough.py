@@ -48,7 +48,7 @@ def test_the_walkthrough_runs_as_written(folder, db_url):
 def _export_last_round(folder, db_url):
     """The walkthrough's `demo_round.csv`: the demo's last round as mobtrack CSV."""
     from mobtrack.demo import demo_records
+    from mobtrack.synthetic import write_csv
 
     records = demo_records().filter(pl.col("round_number") == 12)
-    records.select([c for c in records.columns if records[c].null_count() < records.height]).write_csv(
-        folder / "demo_round.csv")
+    write_csv(records, folder / "demo_round.csv")

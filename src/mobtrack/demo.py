@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from mobtrack.synthetic import synthetic_rounds
+from mobtrack.synthetic import synthetic_rounds, write_csv
 
 OPERATION = "Synthetic demo: Somalia displacement (not real data)"
 ROUNDS = 12
@@ -72,7 +72,7 @@ def build_demo(db_url: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "synthetic_somalia_rounds.csv"
         records = demo_records()
-        records.select([c for c in records.columns if records[c].null_count() < records.height]).write_csv(path)
+        write_csv(records, path)
         result = import_file(path, db_url=db_url)
     # Publish what nothing blocks, so the public pages have something to show; round 12 stays a draft.
     published, blocked = [], []

@@ -105,3 +105,8 @@ def leaves_of(gazetteer: pl.DataFrame, country_iso3: str, level: int) -> pl.Data
         for lv in range(1, level + 1):
             columns[f"adm{lv}_pcode"].append(chain.get(lv))
     return pl.DataFrame(columns).with_columns(pl.lit(level, dtype=pl.Int8).alias("admin_level"))
+
+
+def write_csv(records: pl.DataFrame, path) -> None:
+    """Records as a mobtrack CSV with only the columns that hold something (what a team's file looks like)."""
+    records.select([c for c in records.columns if records[c].null_count() < records.height]).write_csv(path)

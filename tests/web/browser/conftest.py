@@ -57,7 +57,7 @@ def synthetic_file(folder: Path) -> tuple[Path, pl.DataFrame]:
     """A mobtrack CSV of ROUNDS rounds on the Somalia districts, like a field team's export, with one
     district misspelt and without its p-code in the last round. Returns the path and the true figures."""
     from mobtrack.demo import districts
-    from mobtrack.synthetic import synthetic_rounds
+    from mobtrack.synthetic import synthetic_rounds, write_csv
 
     places = districts()
     records = synthetic_rounds(places.drop("adm2_name"), operation=OPERATION, country_iso3="SOM", rounds=ROUNDS,
@@ -83,7 +83,7 @@ def synthetic_file(folder: Path) -> tuple[Path, pl.DataFrame]:
         pl.when(target).then(None).otherwise(pl.col("adm2_pcode")).alias("adm2_pcode"),
     ).drop("adm2_name_real")
     path = folder / "som_idp_rounds_1-3.csv"
-    records.select([c for c in records.columns if records[c].null_count() < records.height]).write_csv(path)
+    write_csv(records, path)
     return path, truth
 
 

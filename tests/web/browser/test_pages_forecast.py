@@ -24,12 +24,12 @@ def published(live):
     from mobtrack.pipeline import import_file
     from mobtrack.store.db import get_engine
     from mobtrack.store.publishing import publish
-    from mobtrack.synthetic import synthetic_rounds
+    from mobtrack.synthetic import synthetic_rounds, write_csv
 
     records = synthetic_rounds(districts().drop("adm2_name"), operation=OPERATION, country_iso3="SOM",
                                rounds=ROUNDS, seed=5, first_date=FIRST, days_between=30)
     path = live["files"] / "forecast_rounds.csv"
-    records.select([c for c in records.columns if records[c].null_count() < records.height]).write_csv(path)
+    write_csv(records, path)
     result = import_file(path, db_url=live["db_url"])
     assert result.status == "imported", result.message
     with get_engine(live["db_url"]).begin() as conn:
