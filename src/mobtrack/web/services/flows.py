@@ -296,28 +296,29 @@ def _dtm(conn: Connection, principal: Principal, q: ODQuery) -> Flows:
 
 # --- net flows and change between periods -------------------------------------------------------
 
+def _beside(rows: pl.DataFrame, other: pl.DataFrame, value: str, difference: str) -> pl.DataFrame:
+    """`rows` with the same corridor's value in `other` (absent = 0) and `value - other`; both null where
+    either side is hidden, so no hidden cell can be recovered by subtraction."""
+    o = other.select("origin", "destination", pl.col("value").alias(value), pl.col("suppressed").alias("_os"))
+    out = rows.join(o, on=["origin", "destination"], how="left", nulls_equal=True)
+    other_hidden = pl.col("_os").fill_null(False)
+    return out.with_columns(
+        pl.when(other_hidden).then(None).otherwise(pl.col(value).fill_null(0)).alias(value),
+        pl.when(pl.col("suppressed") | other_hidden).then(None)
+        .otherwise(pl.col("value") - pl.col(value).fill_null(0)).alias(difference),
+    ).drop("_os")
+
+
 def net(rows: pl.DataFrame) -> pl.DataFrame:
     """Per corridor, the reverse corridor's value and the net (value - reverse); null if either is hidden.
     A reverse corridor absent from the matrix counted nobody: 0."""
-    back = rows.select(pl.col("origin").alias("destination"), pl.col("destination").alias("origin"),
-                       pl.col("value").alias("reverse"), pl.col("suppressed").alias("_rs"))
-    out = rows.join(back, on=["origin", "destination"], how="left", nulls_equal=True)
-    hidden = pl.col("suppressed") | pl.col("_rs").fill_null(False)
-    return out.with_columns(
-        pl.when(pl.col("_rs").fill_null(False)).then(None).otherwise(pl.col("reverse").fill_null(0)).alias("reverse"),
-        pl.when(hidden).then(None).otherwise(pl.col("value") - pl.col("reverse").fill_null(0)).alias("net"),
-    ).drop("_rs")
+    back = rows.with_columns(pl.col("destination").alias("origin"), pl.col("origin").alias("destination"))
+    return _beside(rows, back, "reverse", "net")
 
 
 def change(after: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
     """`after`'s corridors with the value in the compared period and the change (absent = 0)."""
-    b = before.select("origin", "destination", pl.col("value").alias("before"), pl.col("suppressed").alias("_bs"))
-    out = after.join(b, on=["origin", "destination"], how="left", nulls_equal=True)
-    hidden = pl.col("suppressed") | pl.col("_bs").fill_null(False)
-    return out.with_columns(
-        pl.when(pl.col("_bs").fill_null(False)).then(None).otherwise(pl.col("before").fill_null(0)).alias("before"),
-        pl.when(hidden).then(None).otherwise(pl.col("value") - pl.col("before").fill_null(0)).alias("change"),
-    ).drop("_bs")
+    return _beside(after, before, "before", "change")
 
 
 def previous_period(conn: Connection, source: str, q: ODQuery) -> ODQuery | None:
