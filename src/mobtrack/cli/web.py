@@ -40,15 +40,16 @@ def serve_command(
     # Browsers keep Secure cookies from plain-HTTP localhost only sometimes: off there unless asked.
     secure = not (insecure_cookies or (local and os.environ.get("MOBTRACK_SECURE_COOKIES") is None))
     console.print(f"serving on http://{host}:{port}  (API docs: /api/v1/docs)")
-    # One purge schedule in this process, whatever the number of workers (they would race).
-    retention.start(ensure_schema(resolve_url(db)), purge_hours)
-    if workers == 1:
-        uvicorn.run(create_app(db, secure_cookies=secure), host=host, port=port, log_level="warning")
-        return
     url = resolve_url(db)
+    engine = ensure_schema(url)  # schema made once, before any worker starts
+    # One purge schedule in this process, whatever the number of workers (they would race).
+    retention.start(engine, purge_hours)
+    if workers == 1:
+        uvicorn.run(create_app(url, secure_cookies=secure), host=host, port=port, log_level="warning")
+        return
     from mobtrack.web.services.accounts import secret_key
 
-    with ensure_schema(url).begin() as conn:  # schema and signing key made once, before the workers race
+    with engine.begin() as conn:  # the signing key made once, before the workers race
         secret_key(conn)
     os.environ.update(MOBTRACK_DATABASE_URL=url, MOBTRACK_SECURE_COOKIES="1" if secure else "0")
     uvicorn.run("mobtrack.web.app:app_from_env", factory=True, workers=workers, host=host, port=port,
