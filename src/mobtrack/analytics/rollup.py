@@ -52,30 +52,38 @@ def rollup(observations: pl.DataFrame, places: pl.DataFrame, by: list[str] | tup
         pl.col("source_value").alias("value"), pl.lit(False).alias("_from_children")
     )
     keys = [*by, "population_group", "unit"]
+    # One frame per admin level: a level's sums change only the rows of their parents' level, so
+    # each step joins those rather than every figure rolled up so far (the same result as joining
+    # all of them: the other rows are left as they are).
+    levels = {level: part for (level,), part in figures.partition_by("admin_level", as_dict=True).items()}
     # Deepest level first, so a parent sees all of its descendants before it passes its sum up.
     for level in range(5, 0, -1):
-        children = figures.filter(pl.col("admin_level") == level)
-        if children.is_empty():
+        children = levels.get(level)
+        if children is None or children.is_empty():
             continue
         sums = (
             children.filter(pl.col("parent_id").is_not_null())
             .group_by(["parent_id", *keys])
             .agg(pl.col("value").sum().alias("_child_sum"), pl.col("missing").sum().alias("_child_missing"))
             .rename({"parent_id": "location_id"})
+            .join(tree.rename({"admin_level": "_level", "parent_id": "_parent"}), on="location_id", how="left")
         )
-        if sums.is_empty():
-            continue
-        figures = figures.join(sums, on=["location_id", *keys], how="full", coalesce=True)
-        new = figures.filter(pl.col("admin_level").is_null()).select("location_id").unique()
-        if new.height:
-            figures = figures.update(new.join(tree, on="location_id", how="left"), on="location_id", how="left")
-        figures = figures.with_columns(
-            pl.when(pl.col("_child_sum").is_not_null()).then(pl.col("_child_sum")).otherwise(pl.col("value")).alias("value"),
-            pl.when(pl.col("_child_sum").is_not_null())
-            .then(pl.col("_child_missing").cast(pl.Int32))
-            .otherwise(pl.col("missing")).fill_null(0).alias("missing"),
-            (pl.col("_from_children").fill_null(False) | pl.col("_child_sum").is_not_null()).alias("_from_children"),
-        ).drop("_child_sum", "_child_missing")
+        for (parent_level,), part in sums.partition_by("_level", as_dict=True, include_key=False).items():
+            target = levels.get(parent_level, figures.clear())
+            target = target.join(part, on=["location_id", *keys], how="full", coalesce=True)
+            levels[parent_level] = target.with_columns(
+                # a parent new to the figures takes its place in the tree
+                pl.col("admin_level").fill_null(pl.lit(parent_level, dtype=figures.schema["admin_level"])),
+                pl.col("parent_id").fill_null(pl.col("_parent")),
+                pl.when(pl.col("_child_sum").is_not_null()).then(pl.col("_child_sum")).otherwise(pl.col("value"))
+                .alias("value"),
+                pl.when(pl.col("_child_sum").is_not_null())
+                .then(pl.col("_child_missing").cast(pl.Int32))
+                .otherwise(pl.col("missing")).fill_null(0).alias("missing"),
+                (pl.col("_from_children").fill_null(False) | pl.col("_child_sum").is_not_null())
+                .alias("_from_children"),
+            ).drop("_child_sum", "_child_missing", "_parent")
+    figures = pl.concat(list(levels.values()), how="vertical_relaxed")
     return figures.select(
         *by, *(pl.col(name).cast(dtype) for name, dtype in FIGURE_SCHEMA.items())
     ).sort([*by, "admin_level", "location_id", "population_group", "unit"])
