@@ -69,7 +69,15 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     tx = _IN_TRANSACTION.setdefault(conn.get_nested_transaction() or conn.get_transaction(), {})
     gaz, aliases, alias_stamp = _gazetteer_state(conn, iso3, tx)
     views = {lvl: gaz.level(lvl, reporting_date) for lvl in (0, *ADMIN_LEVELS)}
-    places = records.select(PLACE_COLUMNS + SITE_EXTRAS).unique(subset=PLACE_COLUMNS, keep="first")
+    # A place column that is empty on every row (names when codes are given, sites, admin4...) tells
+    # no place from another: unique and join on the others, and match it only against memo rows
+    # where it is empty too (the same as joining on it with nulls equal).
+    empty = [c for c, n in zip(PLACE_COLUMNS, records.select(pl.col(PLACE_COLUMNS).null_count()).row(0), strict=True)
+             if n == records.height]
+    keys = [c for c in PLACE_COLUMNS if c not in empty]
+    if not keys:  # no rows
+        keys, empty = PLACE_COLUMNS, []
+    places = records.select(PLACE_COLUMNS + SITE_EXTRAS).unique(subset=keys, keep="first")
     swaps, swap_issues = detect_swaps(places, views, file_name)
     memo_key = (str(conn.engine.url), iso3, tuple((v.id, str(v.loaded_at)) for v in gaz.versions),
                 tuple(None if v is None else v.version.id for v in views.values()), alias_stamp, tuple(sorted(swaps)))
@@ -89,9 +97,12 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     base = records.drop([c for c in OUT_SCHEMA if c in records.columns])
     if memo.table is None:  # an empty batch
         return Resolution(base.with_columns(pl.lit(None, t).alias(c) for c, t in OUT_SCHEMA.items()), swap_issues)
-    joined = base.join(memo.table, on=PLACE_COLUMNS, how="left", nulls_equal=True, maintain_order="left")
+    table = memo.table.filter(*[pl.col(c).is_null() for c in empty]) if empty else memo.table
+    joined = base.join(table.drop(empty), on=keys, how="left", nulls_equal=True, maintain_order="left")
     ids = _source_ids(conn, iso3, memo, joined, tx)
-    located = joined.join(ids, on="location_pcode", how="left", maintain_order="left").with_columns(
+    # most files name only official places: then there is no source-defined id to look up
+    located = (joined.join(ids, on="location_pcode", how="left", maintain_order="left") if ids.height
+               else joined.with_columns(pl.lit(None, pl.Int64).alias("_source_id"))).with_columns(
         pl.when(pl.col("_source_level").is_not_null()).then(pl.col("_source_id"))
         .otherwise(pl.col("_official_id")).alias("location_id"))
     flagged = located.filter(pl.col("_flag"))
