@@ -24,22 +24,36 @@ FIELDS: dict[str, str] = {
 }
 
 
-def _blank_values(column: pl.Series) -> list[str]:
-    """The distinct whitespace-only texts of a column. These columns hold a handful of distinct
-    values, so looking at those first spares a string operation on every row."""
-    uniques = column.drop_nulls().unique()
-    return uniques.filter(uniques.str.strip_chars() == "").to_list()
+def _blank_values(records: pl.DataFrame, columns: list[str]) -> dict[str, list[str]]:
+    """The distinct whitespace-only texts of each text column. A blank text is empty or starts with
+    a whitespace character: ASCII ones sort before "!" and the others start with a byte >= 0x80. So a
+    column whose smallest text starts at or after "!" and whose largest starts below 0x80 has none;
+    one min/max pass over all columns settles most of them without hashing every row. The others
+    hold a handful of distinct values: those are looked at rather than every row."""
+    texts = [c for c in columns if records.schema[c] == pl.String]
+    if not texts:
+        return {}
+    bounds = records.select(*[pl.col(c).min().alias(f"min{i}") for i, c in enumerate(texts)],
+                            *[pl.col(c).max().alias(f"max{i}") for i, c in enumerate(texts)]).row(0)
+    out = {}
+    for i, c in enumerate(texts):
+        low, high = bounds[i], bounds[len(texts) + i]
+        if low is None or (low and ord(low[0]) > 0x20 and ord(high[0]) < 0x80):
+            out[c] = []  # all null, or no text that can be blank
+            continue
+        uniques = records[c].drop_nulls().unique()
+        out[c] = uniques.filter(uniques.str.strip_chars() == "").to_list()
+    return out
 
 
-def _missing(records: pl.DataFrame, field: str) -> pl.Expr:
+def _missing(records: pl.DataFrame, field: str, blanks: dict[str, list[str]]) -> pl.Expr:
     if field == "place":
-        given = [pl.col(c).is_not_null() & ~pl.col(c).is_in(_blank_values(records[c])) for c in _PLACE_TEXT]
+        given = [pl.col(c).is_not_null() & ~pl.col(c).is_in(blanks.get(c, [])) for c in _PLACE_TEXT]
         return ~pl.any_horizontal(*given, _COUNTRY_ROW)
     c = pl.col(field)
     if records.schema[field] != pl.String:
         return c.is_null()
-    blanks = _blank_values(records[field])
-    return c.is_null() | c.is_in(blanks) if blanks else c.is_null()
+    return c.is_null() | c.is_in(blanks[field]) if blanks[field] else c.is_null()
 
 
 @rule
@@ -57,7 +71,8 @@ class MissingRequiredField(RowRule):
                                 "population_group", "unit", "role", "country_iso3", *RAW_PLACE_COLUMNS])
 
     def find(self, records: pl.DataFrame, ctx: RuleContext, mask: pl.Series | None = None) -> pl.DataFrame:
-        masks = records.select(_missing(records, name).alias(name) for name in FIELDS)
+        blanks = _blank_values(records, [f for f in FIELDS if f != "place"] + _PLACE_TEXT)
+        masks = records.select(_missing(records, name, blanks).alias(name) for name in FIELDS)
         hits = masks.select(pl.all().any()).row(0, named=True)
         found = []
         for name, label in FIELDS.items():
