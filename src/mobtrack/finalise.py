@@ -126,15 +126,15 @@ def settle(conn: Connection, batch: pl.DataFrame, file_id: int, pending: list[Pe
     # rows stay in round order, and every round keeps at least the first row of each of its cells
     sizes = kept.group_by(POSITION, maintain_order=True).len()
     observations = kept.select(OBSERVATION_COLUMNS)
-    # the row hashes of all rounds, sorted within each round: a round's digest is then one slice
-    hashes = (pl.DataFrame({POSITION: kept[POSITION], "h": rounds.row_hashes(kept)}).sort(POSITION, "h")
-              ["h"].to_numpy())
+    # the row hashes of all rounds at once; a round's rows are one slice (sorted for its digest:
+    # numpy sorts a slice of integers several times faster than a sort of the batch by round and hash)
+    hashes = rounds.row_hashes(kept).to_numpy()
     offset = 0
     for pos, n in sizes.iter_rows():
         r = pending[pos]
         mine = observations.slice(offset, n)
         if r.previous is None:
-            r.observations, r.digest = mine, rounds.digest_of(hashes[offset:offset + n], r.meta)
+            r.observations, r.digest = mine, rounds.digest_of(np.sort(hashes[offset:offset + n]), r.meta)
         else:
             r.stored = rounds.read_observations(conn, r.previous.id)
             r.observations = merge_levels(r.stored, mine)
