@@ -132,6 +132,22 @@ def read_ahead(batches: Iterator[T]) -> Iterator[T]:
             close()
 
 
+def _runs(records: pl.DataFrame, by: list[str]) -> Iterator[tuple[tuple, pl.DataFrame]]:
+    """`records.group_by(by, maintain_order=True)` as (key tuple, rows) pairs. A file is usually
+    grouped by round and country, so a batch is a few runs of rows with the same key: then each
+    group is a slice of the batch (no copy), found with one pass comparing neighbours rather than
+    hashing every row and gathering each group's rows."""
+    runs = records.select(pl.struct(by).rle().alias("_run")).unnest("_run")
+    keys = runs.select(pl.col("value").struct.unnest())
+    if keys.is_duplicated().any():  # a key comes back later in the batch: group it
+        yield from ((tuple(key), part) for key, part in records.group_by(by, maintain_order=True))
+        return
+    offset = 0
+    for length, key in zip(runs["len"].to_list(), keys.rows(), strict=True):
+        yield key, records.slice(offset, length)
+        offset += length
+
+
 class _RoundReappeared(Exception):
     """A round came back after it was finalised: the file is not grouped by round (see import_file)."""
 
@@ -217,7 +233,7 @@ class _Importer:
 
     def _match(self, records: pl.DataFrame, file_id: int) -> tuple[pl.DataFrame, list[Issue]]:
         parts, issues = [], []
-        for (country,), part in records.group_by(["country_iso3"], maintain_order=True):
+        for (country,), part in _runs(records, ["country_iso3"]):
             latest = part["reporting_date"].max()
             groups = gazetteer.version_groups(self.conn, country, part["reporting_date"].drop_nulls().unique().to_list())
             if len(groups) <= 1:
@@ -246,7 +262,10 @@ class _Importer:
             return
         wanted = pl.DataFrame({"source_sheet": [i.sheet for i in located], "source_row": [i.row for i in located]},
                               schema={"source_sheet": pl.String, "source_row": pl.Int64}).with_row_index("_i")
-        rows = records.select("source_sheet", "source_row", *ROUND_KEY).unique(["source_sheet", "source_row"])
+        # the few rows the issues name first (a cheap integer filter), then one row per source row
+        rows = (records.select("source_sheet", "source_row", *ROUND_KEY)
+                .filter(pl.col("source_row").is_in(wanted["source_row"].drop_nulls().unique().implode()))
+                .unique(["source_sheet", "source_row"], keep="first", maintain_order=True))
         keyed = wanted.join(rows, on=["source_sheet", "source_row"], how="left", nulls_equal=True).sort("_i")
         for issue, key in zip(located, keyed.select(ROUND_KEY).rows(), strict=True):
             if key[0] is None:
@@ -256,8 +275,7 @@ class _Importer:
 
     def _collect(self, records: pl.DataFrame) -> None:
         seen = set()
-        for key, part in records.group_by(ROUND_KEY, maintain_order=True):
-            key = tuple(key)
+        for key, part in _runs(records, ROUND_KEY):
             if key in self.finalised:
                 raise _RoundReappeared(key)
             self.pending.setdefault(key, []).append(part)
