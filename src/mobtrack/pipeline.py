@@ -8,18 +8,16 @@ nothing changed, the transaction is rolled back and the import reports `unchange
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import polars as pl
 from sqlalchemy import Connection, insert
 
 from mobtrack import finalise, gazetteer
+from mobtrack.batches import read_ahead, runs
 from mobtrack.ingest import ImportOptions, SourceFile, get_adapter
 from mobtrack.model.vocab import Severity
 from mobtrack.store import rounds
@@ -29,7 +27,6 @@ from mobtrack.store.schema import source_file
 from mobtrack.validate import ImportRejected, Issue, RuleContext, check_round, check_rows
 
 ProgressCallback = Callable[[int], None]
-T = TypeVar("T")
 ROUND_KEY = ["operation", "country_iso3", "assessment_type", "round_number"]
 FINALISE_ROWS = 20_000  # rounds are finalised together up to about this many rows (finalise.py)
 
@@ -82,70 +79,6 @@ def _round_totals(figures: pl.DataFrame | None, assessment_type: str, number: in
     top = figures.filter((pl.col("admin_level") == 0) & (pl.col("missing") == 0) & pl.col("value").is_not_null())
     return top.select(pl.lit(assessment_type).alias("assessment_type"), pl.lit(number, dtype=pl.Int64)
                       .alias("round_number"), "population_group", "unit", pl.col("value").cast(pl.Int64))
-
-
-def read_ahead(batches: Iterator[T]) -> Iterator[T]:
-    """The same batches, the next one read in a thread while the caller works on the current one.
-
-    Adapters never touch the database and Polars parses without the GIL, so on a machine with two
-    cores the reading of a file overlaps its matching, checking and storing. One batch is read ahead:
-    memory grows by one batch at most. An adapter's exception is raised here, at the batch it stopped at.
-    """
-    done = object()
-    slot: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in batches:
-                while not stop.is_set():
-                    try:
-                        slot.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            slot.put((done, None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            slot.put((done, exc))
-
-    worker = threading.Thread(target=produce, name="mobtrack-read-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item, error = slot.get()
-            if error is not None:
-                raise error
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # let the reader see the stop flag (it may be waiting to put a batch)
-            try:
-                slot.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.05)
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()
-
-
-def _runs(records: pl.DataFrame, by: list[str]) -> Iterator[tuple[tuple, pl.DataFrame]]:
-    """`records.group_by(by, maintain_order=True)` as (key tuple, rows) pairs. A file is usually
-    grouped by round and country, so a batch is a few runs of rows with the same key: then each
-    group is a slice of the batch (no copy), found with one pass comparing neighbours rather than
-    hashing every row and gathering each group's rows."""
-    runs = records.select(pl.struct(by).rle().alias("_run")).unnest("_run")
-    keys = runs.select(pl.col("value").struct.unnest())
-    if keys.is_duplicated().any():  # a key comes back later in the batch: group it
-        yield from ((tuple(key), part) for key, part in records.group_by(by, maintain_order=True))
-        return
-    offset = 0
-    for length, key in zip(runs["len"].to_list(), keys.rows(), strict=True):
-        yield key, records.slice(offset, length)
-        offset += length
 
 
 class _RoundReappeared(Exception):
@@ -233,7 +166,7 @@ class _Importer:
 
     def _match(self, records: pl.DataFrame, file_id: int) -> tuple[pl.DataFrame, list[Issue]]:
         parts, issues = [], []
-        for (country,), part in _runs(records, ["country_iso3"]):
+        for (country,), part in runs(records, ["country_iso3"]):
             latest = part["reporting_date"].max()
             groups = gazetteer.version_groups(self.conn, country, part["reporting_date"].drop_nulls().unique().to_list())
             if len(groups) <= 1:
@@ -275,7 +208,7 @@ class _Importer:
 
     def _collect(self, records: pl.DataFrame) -> None:
         seen = set()
-        for key, part in _runs(records, ROUND_KEY):
+        for key, part in runs(records, ROUND_KEY):
             if key in self.finalised:
                 raise _RoundReappeared(key)
             self.pending.setdefault(key, []).append(part)

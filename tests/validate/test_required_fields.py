@@ -18,6 +18,17 @@ def test_blank_text_counts_as_missing():
     assert rows(frame({"operation": "  "})) == [(2, "operation", "missing-required-field")]
 
 
+@pytest.mark.parametrize("blank", ["", "\t", "\u00a0", "\u3000 "])
+def test_any_whitespace_only_text_is_blank_among_ordinary_values(blank):
+    # a blank among other values: the column's smallest or largest text is no longer ordinary
+    records = frame({"unit": "individuals"}, {"unit": blank}, {"adm1_pcode": blank, "adm1_name": None})
+    assert rows(records) == [(3, "unit", "missing-required-field"), (4, "place", "missing-required-field")]
+
+
+def test_text_with_inner_or_non_ascii_characters_is_not_blank():
+    assert rows(frame({"operation": "Opération Ouest"}, {"operation": "a \u00a0b"})) == []
+
+
 def test_place_missing_at_every_level():
     records = frame({"adm1_pcode": None, "adm1_name": None, "admin_level": None})
     assert rows(records) == [(2, "place", "missing-required-field")]
