@@ -176,14 +176,10 @@ class FlowMonitoringAdapter(Adapter):
         cells, issues, rows, spellings = _Cells(keys), [], 0, {}
         for header, block in line_chunks(source.path, min(MAX_CHUNK_BYTES, max(1024, options.batch_rows * BYTES_PER_ROW))):
             chunk = self._parse(source, header, block)
-            tidy = self._tidy(chunk, rows + 2, survey, options, spellings)
+            summed, bad = self._sum_chunk(chunk, rows + 2, survey, options, spellings, keys)
             rows += chunk.height
-            bad = tidy.filter(pl.col("rule").is_not_null())
             issues.extend(_issues(bad.select("rule", "message", "row", "column", pl.col("shown").alias("value")), source.name))
-            good = tidy.filter(pl.col("rule").is_null())
-            cells.add(good.group_by(keys).agg(pl.col("value").sum(), pl.col("row").min().alias("first_row"),
-                                              pl.len().alias("rows"), pl.col("fmp").first().alias("spelling"),
-                                              *_COORDINATES))
+            cells.add(summed)
         if rows == 0:
             raise ImportRejected(f"{source.name}: the file has a header but no rows")
         total = cells.total()
@@ -218,9 +214,43 @@ class FlowMonitoringAdapter(Adapter):
                                  "is it UTF-8 and comma-separated?") from exc
         return chunk.rename({c: c.strip().lstrip("\ufeff").lower() for c in chunk.columns})
 
-    def _tidy(self, chunk: pl.DataFrame, offset: int, survey: bool, options: ImportOptions,
-              spellings: dict[str, str]) -> pl.DataFrame:
-        """Typed columns, the row number, and the first problem of each row (`rule`, null if none)."""
+    def _sum_chunk(self, chunk: pl.DataFrame, offset: int, survey: bool, options: ImportOptions,
+                   spellings: dict[str, str], keys: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """A chunk's usable rows summed into cells (`keys`), and its unusable rows, tidied (`_tidy`).
+
+        Apart from its count, every check and every cell key depends only on a row's text columns,
+        and a chunk repeats a few points, days and corridors over many rows (a ninth as many distinct
+        texts as rows in DTM's West and Central Africa export). So the rows with a usable count are
+        summed per distinct text first, and the typing and checks run on those sums; only the rows
+        with a problem are tidied one by one, to report each (exactly as `_tidy` judges a row)."""
+        text = [c for c in chunk.columns if c in USED_COLUMNS and c != "n"]
+        count = pl.lit("1") if survey else pl.col("n")
+        value, problem = parse_counts(count) if survey else parse_counts_repeated(chunk, count)
+        rows = chunk.select(*text, (pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias("row"),
+                            value.alias("value"), problem.alias("_problem"), count.alias("_raw"))
+        usable = pl.col("value").is_not_null() & (pl.col("value") >= 0)  # the count checks of _tidy pass
+        # maintain_order: the sums come in the order of their first rows, so `first` below is the first row's
+        distinct = rows.filter(usable).group_by(text, maintain_order=True).agg(
+            pl.col("value").sum(), pl.col("row").min(), pl.len().alias("rows")).with_columns(
+            pl.lit(None, dtype=pl.String).alias("_problem"), pl.lit(None, dtype=pl.String).alias("_raw"))
+        tidy = self._tidy(distinct, survey, options, spellings, carry=["rows"])
+        rejected = tidy["rule"].is_not_null()  # a check on the text failed: every row of that text is reported
+        summed = tidy.filter(~rejected).group_by(keys).agg(
+            pl.col("value").sum(), pl.col("row").min().alias("first_row"), pl.col("rows").sum(),
+            pl.col("fmp").first().alias("spelling"), *_COORDINATES)
+        bad = ~usable
+        if rejected.any():
+            flagged = distinct.filter(rejected).select(*text, pl.lit(True).alias("_rejected"))
+            rows = rows.join(flagged, on=text, how="left", nulls_equal=True, maintain_order="left")
+            bad = bad | pl.col("_rejected").fill_null(False)
+        unusable = self._tidy(rows.filter(bad), survey, options, spellings)
+        return summed, unusable.filter(pl.col("rule").is_not_null())
+
+    def _tidy(self, chunk: pl.DataFrame, survey: bool, options: ImportOptions, spellings: dict[str, str],
+              carry: list[str] = ()) -> pl.DataFrame:
+        """Typed columns and the first problem of each row (`rule`, null if none), row for row. `chunk`:
+        the text columns with `row`, the parsed count (`value`, `_problem`) and its text (`_raw`); `carry`:
+        columns passed through."""
         cols = set(chunk.columns)
 
         def opt(name: str) -> pl.Expr:
@@ -229,15 +259,13 @@ class FlowMonitoringAdapter(Adapter):
         # Name keys are computed in Python once per distinct spelling (a file has a few dozen points).
         for raw in chunk["fmp"].str.strip_chars().drop_nulls().unique().to_list():
             spellings.setdefault(raw, name_key(raw) or raw.strip().lower())
-        count = pl.lit("1") if survey else pl.col("n")
-        value, problem = parse_counts(count) if survey else parse_counts_repeated(chunk, count)
         date = parse_dates_repeated(pl.col("t"))
         frame = chunk.select(
-            (pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias("row"),
+            "row", *carry,
             date.alias("_date"), _text("t").alias("_t"),
             _text("fmp").alias("fmp"),
             _text("fmp").replace_strict(spellings, default=None, return_dtype=pl.String).alias("_site"),
-            value.alias("value"), problem.alias("_problem"), count.alias("_raw"),
+            "value", "_problem", "_raw",
             opt("fmp_country").str.to_uppercase().alias("_country"),
             opt("transport").alias("_transport"), opt("fmp_type").alias("_site_type"),
             _coordinate(LATITUDE, cols, 90).alias("_lat"), _coordinate(LONGITUDE, cols, 180).alias("_lon"),
