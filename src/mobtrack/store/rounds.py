@@ -119,15 +119,14 @@ def write_versions(conn: Connection, source_file_id: int, versions: list[NewVers
                              .where(round_version.c.round_id.in_(rids)).group_by(round_version.c.round_id)).all())
     stamp = now()
     numbers = [(last.get(v.round_id) or 0) + 1 for v in versions]
+    sorted_observations, levels = _sorted_by_location(versions)
     vids = list(conn.execute(insert(round_version).returning(round_version.c.id, sort_by_parameter_order=True), [
         {"round_id": v.round_id, "version": number, "source_file_id": source_file_id, "content_hash": v.digest,
          "reporting_date": v.meta.reporting_date, "period_start": v.meta.period_start, "period_end": v.meta.period_end,
-         "observations": v.observations.height, "created_at": stamp,
-         "levels": sorted(int(x) for x in v.observations["admin_level"].drop_nulls().unique().to_list())}
-        for v, number in zip(versions, numbers, strict=True)]).scalars())
+         "observations": v.observations.height, "created_at": stamp, "levels": lv}
+        for v, number, lv in zip(versions, numbers, levels, strict=True)]).scalars())
     rows = []
-    for v, vid in zip(versions, vids, strict=True):
-        ordered = v.observations.sort("location_id", nulls_last=True)
+    for v, vid, ordered in zip(versions, vids, sorted_observations, strict=True):
         for seq, part in enumerate(blocks.split(ordered)):
             rows.append({"round_version_id": vid, "kind": "observations", "seq": seq, "rows": part.height,
                          "payload": blocks.encode(part)})
@@ -142,6 +141,28 @@ def write_versions(conn: Connection, source_file_id: int, versions: list[NewVers
         current_version_id=bindparam("vid"), status="draft", published_at=None),
         [{"rid": rid, "vid": vid} for rid, vid in zip(rids, vids, strict=True)])
     return list(zip(vids, numbers, strict=True))
+
+def _sorted_by_location(versions: list[NewVersion]) -> tuple[list[pl.DataFrame], list[list[int]]]:
+    """Each version's observations sorted by location (nulls last, ties in their order), and the admin
+    levels it has. Done for all versions at once: a Polars call costs ~0.1 ms whatever its size, and a
+    batch may hold hundreds of rounds of a few dozen values (a flow-monitoring file)."""
+    frames = [v.observations for v in versions]
+    if len({tuple(f.schema.items()) for f in frames}) > 1:  # not one frame: each on its own
+        return ([f.sort("location_id", nulls_last=True, maintain_order=True) for f in frames],
+                [sorted(int(x) for x in f["admin_level"].drop_nulls().unique().to_list()) for f in frames])
+    sizes = [f.height for f in frames]
+    position = pl.Series("_v", np.repeat(np.arange(len(frames), dtype=np.uint32), sizes))
+    together = pl.concat(frames, how="vertical", rechunk=False)
+    keyed = together.select(position, "location_id", "admin_level")
+    order = keyed.select(pl.arg_sort_by(["_v", "location_id"], nulls_last=True, maintain_order=True)).to_series()
+    present = keyed.select("_v", "admin_level").drop_nulls().unique().sort("_v", "admin_level")
+    levels: list[list[int]] = [[] for _ in frames]
+    for pos, level in present.iter_rows():
+        levels[pos].append(int(level))
+    ordered = together[order]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    return [ordered.slice(int(start), n) for start, n in zip(starts, sizes, strict=False)], levels
+
 
 def current_version(conn: Connection, rid: int):
     return conn.execute(
