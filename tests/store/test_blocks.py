@@ -20,8 +20,21 @@ def test_a_block_round_trips():
     assert blocks.decode(blocks.encode(empty)).equals(empty) and blocks.decode(blocks.encode(empty)).schema == empty.schema
 
 
-def test_blocks_are_arrow_streams():
-    assert blocks.encode(frame())[:4] == b"\xff\xff\xff\xff"  # the stream's continuation marker, no file magic
+def test_small_blocks_are_compressed_whole_and_large_ones_by_arrow():
+    small = blocks.encode(frame())
+    assert small[:4] == blocks.SMALL_MAGIC
+    assert len(small) < len(frame().write_ipc_stream(None, compression="zstd").getvalue()) / 2
+    large = pl.DataFrame({"location_id": range(blocks.SMALL_BLOCK_ROWS), "value": range(blocks.SMALL_BLOCK_ROWS)})
+    payload = blocks.encode(large)
+    assert payload[:4] == b"\xff\xff\xff\xff"  # a plain Arrow stream (its continuation marker)
+    assert blocks.decode(payload).equals(large) and blocks.decode(payload, columns=["value"]).equals(large.select("value"))
+    edge = large.head(blocks.SMALL_BLOCK_ROWS - 1)
+    assert blocks.decode(blocks.encode(edge)).equals(edge)
+
+
+def test_a_plain_arrow_stream_reads_whatever_its_size():
+    payload = frame().write_ipc_stream(None, compression="zstd").getvalue()
+    assert blocks.decode(payload).equals(frame()) and blocks.decode(payload, columns=["sex"]).equals(frame().select("sex"))
 
 
 def test_an_ipc_file_block_from_an_earlier_version_still_reads():
