@@ -21,6 +21,7 @@ from mobtrack.batches import read_ahead, runs
 from mobtrack.ingest import ImportOptions, SourceFile, get_adapter
 from mobtrack.model.vocab import Severity
 from mobtrack.store import rounds
+from mobtrack.store.bulk import insert_rows
 from mobtrack.store.db import ensure_schema
 from mobtrack.store.schema import issue as issue_table
 from mobtrack.store.schema import source_file
@@ -299,10 +300,12 @@ class _Importer:
     def store_issues(self) -> None:
         if not self.stored_issues or self.file_id is None:
             return
-        rows = [{"source_file_id": self.file_id, "round_version_id": vid, "severity": str(i.severity),
-                 "rule": i.rule, "sheet": i.sheet, "row": i.row, "column": i.column, "value": i.value,
-                 "message": i.message} for vid, i in self.stored_issues]
-        self.conn.execute(insert(issue_table), rows)
+        columns = ["source_file_id", "round_version_id", "severity", "rule", "sheet", "row", "column", "value",
+                   "message"]
+        insert_rows(self.conn, issue_table, columns, (
+            (self.file_id, vid, str(i.severity), i.rule, i.sheet, i.row, i.column,
+             i.value if i.value is None or isinstance(i.value, str) else str(i.value), i.message)
+            for vid, i in self.stored_issues))
 
 
 def import_file(path: Path, options: ImportOptions | None = None, db_url: str | None = None,

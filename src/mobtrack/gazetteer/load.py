@@ -21,6 +21,7 @@ import polars as pl
 from sqlalchemy import Connection, func, insert, select
 
 from mobtrack.gazetteer.readers import UNIT_SCHEMA, GazetteerFileError, read_units, units_from_long
+from mobtrack.store.bulk import insert_rows
 from mobtrack.store.schema import boundary_version, location
 
 BUNDLED_NAME = "OCHA global p-codes"
@@ -102,26 +103,14 @@ def _write_versions(conn: Connection, units: pl.DataFrame, name: str, source: st
 
 
 def bulk_insert(conn: Connection, table, frame: pl.DataFrame) -> None:
-    """Insert a frame through the driver's executemany: the ORM-free path is ~10x faster for the
-    32k rows of the bundled list. JSON columns arrive already serialised; SQLite gets ISO dates."""
+    """Insert a frame through COPY or the driver's executemany (store/bulk.py): the ORM-free path is
+    ~10x faster for the 32k rows of the bundled list. JSON columns arrive already serialised; SQLite
+    gets ISO dates."""
     if frame.is_empty():
         return
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
+    if conn.dialect.name == "sqlite":
         frame = frame.with_columns(pl.col(c).dt.to_string("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date)
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
-    cursor = conn.connection.cursor()
-    try:
-        if sqlite:
-            marks = ", ".join("?" for _ in frame.columns)
-            # table and column names come from our own schema, never from input
-            cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", frame.rows())  # nosec B608
-        else:  # PostgreSQL (psycopg 3): COPY is several times faster than executemany
-            with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
-                for row in frame.iter_rows():
-                    copy.write_row(row)
-    finally:
-        cursor.close()
+    insert_rows(conn, table, frame.columns, frame.rows())
 
 
 def existing_versions(conn: Connection, name: str) -> dict[str, tuple[int, str | None]]:

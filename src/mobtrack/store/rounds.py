@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Integer, and_, bindparam, column, func, insert, select, update, values
 
 from mobtrack.store import blocks
+from mobtrack.store.bulk import insert_returning_ids, insert_rows
 from mobtrack.store.schema import block, operation, round_, round_version
 
 
@@ -84,8 +85,8 @@ def round_ids(conn: Connection, wanted: list[tuple[int, str, int]]) -> dict[tupl
         .where(round_.c.operation_id.in_(ops)))}
     new = list(dict.fromkeys(k for k in wanted if k not in found))
     if new:
-        ids = conn.execute(insert(round_).returning(round_.c.id, sort_by_parameter_order=True), [
-            {"operation_id": op, "assessment_type": t, "number": n, "status": "draft"} for op, t, n in new]).scalars()
+        ids = insert_returning_ids(conn, round_, [
+            {"operation_id": op, "assessment_type": t, "number": n, "status": "draft"} for op, t, n in new])
         found.update(zip(new, ids, strict=True))
     return {k: found[k] for k in wanted}
 
@@ -120,39 +121,49 @@ def write_versions(conn: Connection, source_file_id: int, versions: list[NewVers
     stamp = now()
     numbers = [(last.get(v.round_id) or 0) + 1 for v in versions]
     sorted_observations, levels = _sorted_by_location(versions)
-    vids = list(conn.execute(insert(round_version).returning(round_version.c.id, sort_by_parameter_order=True), [
+    vids = insert_returning_ids(conn, round_version, [
         {"round_id": v.round_id, "version": number, "source_file_id": source_file_id, "content_hash": v.digest,
          "reporting_date": v.meta.reporting_date, "period_start": v.meta.period_start, "period_end": v.meta.period_end,
          "observations": v.observations.height, "created_at": stamp, "levels": lv}
-        for v, number, lv in zip(versions, numbers, levels, strict=True)]).scalars())
+        for v, number, lv in zip(versions, numbers, levels, strict=True)])
     rows = []
     for v, vid, ordered in zip(versions, vids, sorted_observations, strict=True):
         for seq, part in enumerate(blocks.split(ordered)):
-            rows.append({"round_version_id": vid, "kind": "observations", "seq": seq, "rows": part.height,
-                         "payload": blocks.encode(part)})
-        rows.append({"round_version_id": vid, "kind": "figures", "seq": 0, "rows": v.figures.height,
-                     "payload": blocks.encode(v.figures)})
-    conn.execute(insert(block), rows)
+            rows.append((vid, "observations", seq, part.height, blocks.encode(part)))
+        rows.append((vid, "figures", 0, v.figures.height, blocks.encode(v.figures)))
+    insert_rows(conn, block, ["round_version_id", "kind", "seq", "rows", "payload"], rows)
     superseded = [v.previous_id for v in versions if v.previous_id is not None]
     if superseded:
         conn.execute(update(round_version).where(round_version.c.id.in_(superseded)).values(superseded_at=stamp))
-    # A corrected file puts a published round back to draft: it must be validated and published again.
-    conn.execute(update(round_).where(round_.c.id == bindparam("rid")).values(
-        current_version_id=bindparam("vid"), status="draft", published_at=None),
-        [{"rid": rid, "vid": vid} for rid, vid in zip(rids, vids, strict=True)])
+    _make_current(conn, list(zip(rids, vids, strict=True)))
     return list(zip(vids, numbers, strict=True))
+
+
+def _make_current(conn: Connection, pairs: list[tuple[int, int]]) -> None:
+    """Point each round (id) at its new version (id). A corrected file puts a published round back to
+    draft: it must be validated and published again."""
+    if conn.dialect.name != "postgresql":  # SQLite: an executemany stays in the process
+        conn.execute(update(round_).where(round_.c.id == bindparam("rid")).values(
+            current_version_id=bindparam("vid"), status="draft", published_at=None),
+            [{"rid": rid, "vid": vid} for rid, vid in pairs])
+        return
+    for start in range(0, len(pairs), 10_000):  # one statement (not one per round), within the parameter limit
+        new = values(column("rid", Integer), column("vid", Integer), name="new").data(pairs[start:start + 10_000])
+        conn.execute(update(round_).where(round_.c.id == new.c.rid).values(
+            current_version_id=new.c.vid, status="draft", published_at=None))
 
 def _sorted_by_location(versions: list[NewVersion]) -> tuple[list[pl.DataFrame], list[list[int]]]:
     """Each version's observations sorted by location (nulls last, ties in their order), and the admin
     levels it has. Done for all versions at once: a Polars call costs ~0.1 ms whatever its size, and a
     batch may hold hundreds of rounds of a few dozen values (a flow-monitoring file)."""
     frames = [v.observations for v in versions]
-    if len({tuple(f.schema.items()) for f in frames}) > 1:  # not one frame: each on its own
+    try:
+        together = pl.concat(frames, how="vertical", rechunk=False)
+    except (pl.exceptions.SchemaError, pl.exceptions.ShapeError):  # not the same columns: each on its own
         return ([f.sort("location_id", nulls_last=True, maintain_order=True) for f in frames],
                 [sorted(int(x) for x in f["admin_level"].drop_nulls().unique().to_list()) for f in frames])
     sizes = [f.height for f in frames]
     position = pl.Series("_v", np.repeat(np.arange(len(frames), dtype=np.uint32), sizes))
-    together = pl.concat(frames, how="vertical", rechunk=False)
     keyed = together.select(position, "location_id", "admin_level")
     order = keyed.select(pl.arg_sort_by(["_v", "location_id"], nulls_last=True, maintain_order=True)).to_series()
     present = keyed.select("_v", "admin_level").drop_nulls().unique().sort("_v", "admin_level")
