@@ -189,6 +189,25 @@ def test_sums_do_not_depend_on_chunk_size(tmp_path):
     check()
 
 
+def test_rows_sharing_their_text_are_still_judged_one_by_one(tmp_path):
+    # the adapter sums rows per distinct text before checking: each row must still count or be reported
+    path = write(tmp_path / "m.csv", "t,fmp,fmp_country,lat,lon,from,to,n\n"
+                 "2024-01-02, Kano ,NGA,,,NER,NGA,5\n"         # row 2
+                 "2024-01-02, Kano ,NGA,,,NER,NGA,abc\n"       # row 3: same text, unusable count
+                 "2024-01-02,kano,NGA,12.0,8.5,NER,NGA,4\n"    # row 4: another spelling; first coordinates
+                 "2024-01-02, Kano ,NGA,,,NER,NGA,-1\n"        # row 5
+                 "bad,Kano,NGA,,,NER,NGA,1\n"                  # rows 6-8: a text no row of which can be used
+                 "bad,Kano,NGA,,,NER,NGA,x\n"
+                 "bad,Kano,NGA,,,NER,NGA,2\n"
+                 "2024-01-05,Kano,NGA,13.0,9.0,NER,NGA,3\n")   # row 9
+    records, issues = read_all(path)
+    assert records.select("site_name", "value", "source_row", "latitude", "longitude").rows() == [
+        ("Kano", 12, 2, 12.0, 8.5)]
+    assert sorted((i.row, i.column, i.rule, i.value) for i in issues) == [
+        (3, "n", "non-numeric-count", "abc"), (5, "n", "negative-count", "-1"), (6, "t", "implausible-date", "bad"),
+        (7, "t", "implausible-date", "bad"), (8, "t", "implausible-date", "bad")]
+
+
 def test_point_type_transport_and_coordinates_are_kept(tmp_path, db_url):
     path = write(tmp_path / "geo.csv", "t,fmp,fmp_country,fmp_type,transport,lat,lon,from,to,n\n"
                  "2024-01-02,Kano,NGA,bus station,bus,12.0,8.5,NER,NGA,5\n"
