@@ -167,6 +167,7 @@ class _Importer:
 
     def _match(self, records: pl.DataFrame, file_id: int) -> tuple[pl.DataFrame, list[Issue]]:
         parts, issues = [], []
+        gazetteer.load_missing(self.conn, records["country_iso3"].unique().to_list())
         for (country,), part in runs(records, ["country_iso3"]):
             latest = part["reporting_date"].max()
             groups = gazetteer.version_groups(self.conn, country, part["reporting_date"].drop_nulls().unique().to_list())

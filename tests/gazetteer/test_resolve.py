@@ -44,6 +44,17 @@ def test_load_bundled_is_idempotent(engine):
     assert tcd.admin_level == 0
 
 
+def test_missing_gazetteers_are_loaded_together_and_only_once(engine):
+    with engine.begin() as conn:
+        gazetteer.load_bundled(conn, ["TCD"])
+        gazetteer.load_missing(conn, ["TCD", "ner", "NGA", "XXX", None])  # XXX: not in the bundled list
+        names = conn.execute(select(boundary_version.c.country_iso3, boundary_version.c.loaded_at)).all()
+        gazetteer.load_missing(conn, ["NER", "NGA"])
+        again = conn.execute(select(func.count()).select_from(boundary_version)).scalar()
+    assert sorted(c for c, _ in names) == ["NER", "NGA", "TCD"] and again == 3
+    assert len({t for c, t in names if c != "TCD"}) == 1  # one load for both
+
+
 def test_codes_exact_and_rewritten(loaded):
     recs = _records(admin_level=[1, 1, 2, 0], adm1_pcode=["TD07", "TCD07", "TD07", None],
                     adm2_pcode=[None, None, "TCD0703", None])

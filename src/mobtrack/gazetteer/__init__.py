@@ -17,6 +17,6 @@ silently.
 """
 
 from mobtrack.gazetteer.load import load_bundled, load_paths
-from mobtrack.gazetteer.resolve import Resolution, resolve_places, version_groups
+from mobtrack.gazetteer.resolve import Resolution, load_missing, resolve_places, version_groups
 
-__all__ = ["Resolution", "load_bundled", "load_paths", "resolve_places", "version_groups"]
+__all__ = ["Resolution", "load_bundled", "load_missing", "load_paths", "resolve_places", "version_groups"]

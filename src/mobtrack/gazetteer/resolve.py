@@ -14,17 +14,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from mobtrack.gazetteer import sourced
 from mobtrack.gazetteer.aliases import alias_map
 from mobtrack.gazetteer.catalogue import CountryGazetteer, generation, official
-from mobtrack.gazetteer.load import load_bundled
+from mobtrack.gazetteer.load import SOURCE_DEFINED_NAME, load_bundled
 from mobtrack.gazetteer.match import Finding, Match, match_place
 from mobtrack.gazetteer.names import name_key
 from mobtrack.gazetteer.swaps import detect_swaps
 from mobtrack.model.records import SITE_LEVEL
 from mobtrack.model.vocab import Severity
+from mobtrack.store.schema import boundary_version
 from mobtrack.validate import MATCH_COLUMNS, Issue
 
 ADMIN_LEVELS = (1, 2, 3, 4)
@@ -125,6 +126,21 @@ def version_groups(conn: Connection, country_iso3: str, days: list[date]) -> lis
         chosen = tuple(None if v is None else (v.id, v.name) for v in (gaz.choose(lvl, day) for lvl in (0, *ADMIN_LEVELS)))
         groups.setdefault(chosen, []).append(day)
     return list(groups.values())
+
+
+def load_missing(conn: Connection, countries: list[str]) -> None:
+    """Bring in the bundled p-code list, in one load, for the countries of `countries` that have no
+    official gazetteer in this database yet (one nobody initialised). `_gazetteer_state` would load
+    them one at a time as it meets them, each load dropping every cached gazetteer and snapshot (a
+    flow-monitoring file spans ten countries: ~25 ms each, twice)."""
+    wanted = sorted({c.upper() for c in countries if c})
+    if not wanted:
+        return
+    have = set(conn.execute(select(boundary_version.c.country_iso3).distinct().where(
+        boundary_version.c.country_iso3.in_(wanted), boundary_version.c.name != SOURCE_DEFINED_NAME)).scalars())
+    missing = [c for c in wanted if c not in have]
+    if missing:
+        load_bundled(conn, missing)
 
 
 def _gazetteer_state(conn: Connection, iso3: str, tx: dict) -> tuple[CountryGazetteer, dict, tuple]:
