@@ -86,7 +86,8 @@ def line_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[bytes, bytes]]:
                 return
             data = rest + block
             cut = data.rfind(b"\n")
-            while cut >= 0 and data.count(b'"', 0, cut) % 2:
+            quoted = b'"' in data  # most exports quote nothing: no need to count quotes (~8 ms a chunk)
+            while quoted and cut >= 0 and data.count(b'"', 0, cut) % 2:
                 cut = data.rfind(b"\n", 0, cut)
             if cut < 0:
                 rest = data
