@@ -145,15 +145,22 @@ def _chain(conn: Connection, entries: list[dict]) -> list[dict]:
     prev = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar() or GENESIS
     rows = []
     for entry in entries:
-        row = {**entry, "prev_hash": prev, "hash": _digest(prev, entry)}
-        try:
-            conn.execute(insert(audit_log).values(**row))
-        except IntegrityError as exc:  # unique prev_hash: someone appended without taking the lock
-            raise RuntimeError("the audit chain's tail moved while it was locked; was it written around "
-                               "mobtrack.protect.auditlog?") from exc
-        rows.append(row)
-        prev = row["hash"]
+        rows.append({**entry, "prev_hash": prev, "hash": _digest(prev, entry)})
+        prev = rows[-1]["hash"]
+    try:
+        # one statement for the batch (executemany: pipelined by psycopg), in chain order; ids are
+        # assigned in that order too, as one INSERT per entry did
+        conn.execute(insert(audit_log), _uniform(rows))
+    except IntegrityError as exc:  # unique prev_hash: someone appended without taking the lock
+        raise RuntimeError("the audit chain's tail moved while it was locked; was it written around "
+                           "mobtrack.protect.auditlog?") from exc
     return rows
+
+
+def _uniform(rows: list[dict]) -> list[dict]:
+    """executemany needs the same keys in every row: an entry without some field stores NULL, as before."""
+    keys = {k for row in rows for k in row}
+    return [{k: row.get(k) for k in keys} for row in rows]
 
 
 def _hold_tail(conn: Connection) -> None:

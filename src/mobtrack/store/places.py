@@ -10,15 +10,21 @@ from mobtrack.store.schema import location
 _CACHE: dict[tuple, pl.DataFrame] = {}
 
 
-def hierarchy(conn: Connection, country_iso3: str) -> pl.DataFrame:
+def stamp_query(country_iso3):
+    """What a kept hierarchy is checked against: the number of the country's places and their highest
+    id (places are only ever added). `country_iso3`: a code, or a bind parameter."""
+    return select(func.count(location.c.id), func.max(location.c.id)).where(location.c.country_iso3 == country_iso3)
+
+
+def hierarchy(conn: Connection, country_iso3: str, stamp: tuple | None = None) -> pl.DataFrame:
     """Every location of a country with its parent's id: id, pcode, name, admin_level, parent_id, kind.
 
     A parent is looked up by p-code, preferring the child's own boundary version, so that
-    source-defined sites hang under the official admin unit they name.
+    source-defined sites hang under the official admin unit they name. `stamp`: the country's
+    `stamp_query` row, when the caller has just read it.
     """
-    stamp = conn.execute(
-        select(func.count(location.c.id), func.max(location.c.id)).where(location.c.country_iso3 == country_iso3)
-    ).one()
+    if stamp is None:
+        stamp = conn.execute(stamp_query(country_iso3)).one()
     key = (str(conn.engine.url), country_iso3, tuple(stamp))
     cached = _CACHE.get(key)
     if cached is not None:

@@ -9,13 +9,15 @@ then filtered, so a filter can never reveal what suppression hid.
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 import polars as pl
 import pycountry
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from mobtrack.store.schema import location, operation
 from mobtrack.web.services import catalogue, protection
+from mobtrack.web.services.cache import Sliced
 from mobtrack.web.services.data import observations_of, places_of
 from mobtrack.web.services.principal import Principal
 
@@ -24,13 +26,22 @@ CODES = ["adm0", "adm1", "adm2"]
 KEYS = ["adm1_pcode", "adm1_name", "adm2_pcode", "adm2_name", "reason", "origin_pcode", "origin_name"]
 
 
+@cache
+def _iso_name(iso3: str) -> str | None:
+    found = pycountry.countries.get(alpha_3=iso3)  # a few hundred microseconds: kept, it never changes
+    return None if found is None else found.name
+
+
+_COUNTRY = select(location.c.name).where(location.c.country_iso3 == bindparam("iso3"), location.c.admin_level == 0
+                                         ).limit(1)
+
+
 def country_name(conn: Connection, iso3: str) -> str:
     """The name IOM uses (ISO 3166 short name, e.g. 'Bahamas (the)'), else the gazetteer's."""
-    found = pycountry.countries.get(alpha_3=iso3)
+    found = _iso_name(iso3)
     if found is not None:
-        return found.name
-    stored = conn.execute(select(location.c.name).where(location.c.country_iso3 == iso3,
-                                                        location.c.admin_level == 0).limit(1)).scalar()
+        return found
+    stored = conn.execute(_COUNTRY, {"iso3": iso3}).scalar()
     return stored or iso3
 
 
@@ -134,9 +145,16 @@ def _protected(cells: pl.DataFrame, deepest: pl.DataFrame, key: tuple, level: in
     ).select(cells.columns)
 
 
+_OPERATIONS = select(operation.c.name, operation.c.country_iso3)
+_OPERATION = _OPERATIONS.where(operation.c.name == bindparam("name"))  # built once: see catalogue._FOUND
+
+
 def rows(conn: Connection, principal: Principal, level: int, params: dict) -> list[dict]:
     """v3 records for every visible operation matching Operation / CountryName / Admin0Pcode."""
-    ops = conn.execute(select(operation.c.name, operation.c.country_iso3)).all()
+    if params.get("Operation"):
+        ops = conn.execute(_OPERATION, {"name": params["Operation"]}).all()
+    else:
+        ops = conn.execute(_OPERATIONS).all()
     wanted_country = (params.get("Admin0Pcode") or "").upper() or None
     by_name = (params.get("CountryName") or "").strip().lower() or None
     out: list[dict] = []
@@ -150,8 +168,9 @@ def rows(conn: Connection, principal: Principal, level: int, params: dict) -> li
             continue
         view = catalogue.view_of(principal, op_name, iso3)
         visible = catalogue.rounds(conn, view)
-        for kind in visible["assessment_type"].unique().sort().to_list():
-            family = visible.filter(pl.col("assessment_type") == kind)
+        kinds = sorted(set(visible["assessment_type"].to_list()))
+        for kind in kinds:
+            family = visible.filter(pl.col("assessment_type") == kind) if len(kinds) > 1 else visible
             versions = tuple(family["version_id"].to_list())
 
             def build(family=family, kind=kind, versions=versions, view=view, op_name=op_name, iso3=iso3):
@@ -167,30 +186,41 @@ def rows(conn: Connection, principal: Principal, level: int, params: dict) -> li
                         break
                 key = (str(conn.engine.url), op_name, kind, depth, versions)
                 return _protected(cells, deepest, key, level, depth, iso3)
+            def sliced(build=build) -> Sliced:
+                # kept by round, each round's rows in the source's order: a request takes its rounds' slices
+                return Sliced(build().sort("source_row", nulls_last=True, maintain_order=True), ["round"])
             # Round versions never change, so an operation's rows at a level are built once per set of versions.
             cells = protection._cached(("v3-cells", str(conn.engine.url), op_name, kind, level, versions,
-                                        view.unprotected, protection.threshold()), build)
-            if cells.is_empty():
+                                        view.unprotected, protection.threshold()), sliced)
+            if cells.height == 0:
                 continue
-            out.extend(_records(cells, op_name, iso3, name, level, params))
+            out.extend(_records(cells, family, op_name, iso3, name, level, params))
     return out
 
 
-def _records(cells: pl.DataFrame, op_name: str, iso3: str, name: str, level: int, params: dict) -> list[dict]:
-    frame = cells
+def _wanted_rounds(family: pl.DataFrame, params: dict) -> list[tuple[int]]:
+    """The rounds the parameters ask for, in the answer's order: by reporting date (none last), then number."""
+    start, end = params.get("FromRoundNumber"), params.get("ToRoundNumber")
+    since = date.fromisoformat(params["FromReportingDate"]) if params.get("FromReportingDate") else None
+    until = date.fromisoformat(params["ToReportingDate"]) if params.get("ToReportingDate") else None
+    wanted = []
+    for number, when in zip(family["round"].to_list(), family["reporting_date"].to_list(), strict=True):
+        if (start is not None and number < start) or (end is not None and number > end):
+            continue
+        # a round without a date fails any date bound, as a null fails a comparison in a filter
+        if (since or until) and (when is None or (since and when < since) or (until and when > until)):
+            continue
+        wanted.append((when is None, when or date.min, number))
+    return [(number,) for _, _, number in sorted(wanted)]
+
+
+def _records(cells: Sliced, family: pl.DataFrame, op_name: str, iso3: str, name: str, level: int,
+             params: dict) -> list[dict]:
+    frame = cells.rows(*_wanted_rounds(family, params))
     for param, column in (("Admin1Pcode", "adm1_pcode"), ("Admin1Name", "adm1_name"), ("Admin2Pcode", "adm2_pcode"),
                           ("Admin2Name", "adm2_name")):
         if params.get(param):
             frame = frame.filter(pl.col(column) == params[param])
-    if params.get("FromRoundNumber") is not None:
-        frame = frame.filter(pl.col("round") >= params["FromRoundNumber"])
-    if params.get("ToRoundNumber") is not None:
-        frame = frame.filter(pl.col("round") <= params["ToRoundNumber"])
-    if params.get("FromReportingDate"):
-        frame = frame.filter(pl.col("reporting_date") >= date.fromisoformat(params["FromReportingDate"]))
-    if params.get("ToReportingDate"):
-        frame = frame.filter(pl.col("reporting_date") <= date.fromisoformat(params["ToReportingDate"]))
-    frame = frame.sort(["reporting_date", "round", "source_row"], nulls_last=True)
     records = []
     for r in frame.iter_rows(named=True):
         when = r["reporting_date"]

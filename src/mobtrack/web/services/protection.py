@@ -6,7 +6,9 @@ operation) and pass it through mobtrack.protect's public gate (`gate.public_tabl
 admin2 cannot be recovered from admin1, from another round or from a disaggregation.
 
 Results are cached per set of round versions: published versions never change, so a protected table
-is computed once and served many times.
+is computed once and served many times. An operation's table is kept sorted by admin level and round
+(`cache.Sliced`), so a request for one round at one level takes a zero-copy slice of it instead of
+filtering every row of every round.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import polars as pl
 from mobtrack.protect.cube import SpecError, TableSpec
 from mobtrack.protect.gate import NotPublic, public_table
 from mobtrack.web.errors import ApiError
-from mobtrack.web.services.cache import LRU
+from mobtrack.web.services.cache import LRU, Sliced
 
 GAP = "~"  # prefix of stand-in units for levels a branch skips (never shown)
 CACHE_SIZE = 128
-_CACHE: LRU[pl.DataFrame] = LRU(CACHE_SIZE)
+_CACHE: LRU[pl.DataFrame | Sliced] = LRU(CACHE_SIZE)
 
 
 def threshold() -> int:
@@ -74,42 +76,46 @@ def _run(frame: pl.DataFrame, spec: TableSpec) -> pl.DataFrame:
 
 
 def protect_table(key: tuple, load: Callable[[], tuple[pl.DataFrame, pl.DataFrame]],
-                  dimensions: list[str] = ()) -> pl.DataFrame:
+                  dimensions: list[str] = ()) -> Sliced:
     """Protected counts of one operation, assessment type, group and unit over its visible rounds.
 
     `load()` returns (leaves, places): leaves are location_id, round, the `dimensions`, value, at the
     lowest level present on each branch; places is the hierarchy (id, admin_level, parent_id).
-    Returns location_id, admin_level, round, the dimensions (null = all), value (null where
-    suppressed) and suppressed, for every admin level. Called only on a cache miss.
+    Returns, as a `Sliced` table: location_id, admin_level, round, the dimensions (null = all), value
+    (null where suppressed) and suppressed, for every admin level. `load` is called only on a cache miss.
     """
     dimensions = list(dimensions)
 
-    def compute() -> pl.DataFrame:
-        leaves, places = load()
-        leaves = leaves.filter(pl.col("value").is_not_null())
-        if leaves.is_empty():
-            return pl.DataFrame(schema={"location_id": pl.Int64, "admin_level": pl.Int8, "round": pl.Int64,
-                                        **{d: pl.String for d in dimensions}, "value": pl.Int64,
-                                        "suppressed": pl.Boolean})
-        levels = sorted(set(places.filter(pl.col("id").is_in(leaves["location_id"].unique().implode()))
-                            ["admin_level"].cast(pl.Int64).to_list()) | {0})
-        levels = list(range(0, max(levels) + 1)) if len(levels) > 1 else levels
-        table = _ancestors(leaves.select("location_id", "round", *dimensions, "value"), places, levels)
-        table = table.with_columns([pl.col(d).cast(pl.String).fill_null("~none") for d in dimensions])
-        hierarchy = [f"l{lvl}" for lvl in levels]
-        spec = TableSpec(hierarchy=hierarchy, disaggregations=dimensions, round="round", round_kind="stock",
-                         threshold=threshold(), grand_total=False)
-        out = _run(table.select(*hierarchy, *dimensions, "round", "value"), spec)
-        unit = pl.coalesce([pl.col(h) for h in reversed(hierarchy)])
-        admin = pl.lit(None, pl.Int8)
-        for i, lvl in enumerate(levels, start=1):
-            admin = pl.when(pl.col("level") == i).then(pl.lit(lvl, pl.Int8)).otherwise(admin)
-        shown = out.with_columns(unit.alias("_unit"), admin.alias("admin_level"))
-        shown = shown.filter(~pl.col("_unit").str.starts_with(GAP))
-        return shown.select(pl.col("_unit").cast(pl.Int64).alias("location_id"), "admin_level",
-                            pl.col("round").cast(pl.Int64), *dimensions, pl.col("value").cast(pl.Int64),
-                            "suppressed")
+    def compute() -> Sliced:
+        return Sliced(_protected_table(load, dimensions), ["admin_level", "round"])
     return _cached(("table", *key, tuple(dimensions), threshold()), compute)
+
+
+def _protected_table(load: Callable[[], tuple[pl.DataFrame, pl.DataFrame]], dimensions: list[str]) -> pl.DataFrame:
+    leaves, places = load()
+    leaves = leaves.filter(pl.col("value").is_not_null())
+    if leaves.is_empty():
+        return pl.DataFrame(schema={"location_id": pl.Int64, "admin_level": pl.Int8, "round": pl.Int64,
+                                    **{d: pl.String for d in dimensions}, "value": pl.Int64,
+                                    "suppressed": pl.Boolean})
+    levels = sorted(set(places.filter(pl.col("id").is_in(leaves["location_id"].unique().implode()))
+                        ["admin_level"].cast(pl.Int64).to_list()) | {0})
+    levels = list(range(0, max(levels) + 1)) if len(levels) > 1 else levels
+    table = _ancestors(leaves.select("location_id", "round", *dimensions, "value"), places, levels)
+    table = table.with_columns([pl.col(d).cast(pl.String).fill_null("~none") for d in dimensions])
+    hierarchy = [f"l{lvl}" for lvl in levels]
+    spec = TableSpec(hierarchy=hierarchy, disaggregations=dimensions, round="round", round_kind="stock",
+                     threshold=threshold(), grand_total=False)
+    out = _run(table.select(*hierarchy, *dimensions, "round", "value"), spec)
+    unit = pl.coalesce([pl.col(h) for h in reversed(hierarchy)])
+    admin = pl.lit(None, pl.Int8)
+    for i, lvl in enumerate(levels, start=1):
+        admin = pl.when(pl.col("level") == i).then(pl.lit(lvl, pl.Int8)).otherwise(admin)
+    shown = out.with_columns(unit.alias("_unit"), admin.alias("admin_level"))
+    shown = shown.filter(~pl.col("_unit").str.starts_with(GAP))
+    return shown.select(pl.col("_unit").cast(pl.Int64).alias("location_id"), "admin_level",
+                        pl.col("round").cast(pl.Int64), *dimensions, pl.col("value").cast(pl.Int64),
+                        "suppressed")
 
 
 def protect_cells(key: tuple, load: Callable[[], tuple[pl.DataFrame, TableSpec]]) -> pl.DataFrame:
