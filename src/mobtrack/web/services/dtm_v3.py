@@ -167,14 +167,15 @@ def rows(conn: Connection, principal: Principal, level: int, params: dict) -> li
         if by_name and name.lower() != by_name:
             continue
         view = catalogue.view_of(principal, op_name, iso3)
-        visible = catalogue.rounds(conn, view)
+        rounds_stamp, places_stamp = catalogue.stamps(conn, iso3)  # one statement, as `rounds` alone would be
+        visible = catalogue.rounds(conn, view, None, rounds_stamp)
         kinds = sorted(set(visible["assessment_type"].to_list()))
         for kind in kinds:
             family = visible.filter(pl.col("assessment_type") == kind) if len(kinds) > 1 else visible
             versions = tuple(family["version_id"].to_list())
 
             def build(family=family, kind=kind, versions=versions, view=view, op_name=op_name, iso3=iso3):
-                places = places_of(conn, iso3)
+                places = places_of(conn, iso3, places_stamp)
                 cells = _cells(conn, family, level, places)
                 if cells.is_empty() or view.unprotected:
                     return cells
@@ -190,8 +191,9 @@ def rows(conn: Connection, principal: Principal, level: int, params: dict) -> li
                 # kept by round, each round's rows in the source's order: a request takes its rounds' slices
                 return Sliced(build().sort("source_row", nulls_last=True, maintain_order=True), ["round"])
             # Round versions never change, so an operation's rows at a level are built once per set of versions.
+            # keyed by the places' stamp too: cells are placed in the hierarchy, which a gazetteer load can change
             cells = protection._cached(("v3-cells", str(conn.engine.url), op_name, kind, level, versions,
-                                        view.unprotected, protection.threshold()), sliced)
+                                        tuple(places_stamp), view.unprotected, protection.threshold()), sliced)
             if cells.height == 0:
                 continue
             out.extend(_records(cells, family, op_name, iso3, name, level, params))

@@ -134,7 +134,9 @@ def figures(conn: Connection, view: View, level: int, group: str = "idps", unit:
         elif view.unprotected:
             table = _aggregate(_leaf_breakdown(conn, rounds, places, group, unit, disaggregation), places, dims)
         else:
-            key = (str(conn.engine.url), view.operation, kind, group, unit, tuple(family["version_id"].to_list()))
+            # the places' stamp too: the table sums leaves up the hierarchy, which a gazetteer load can change
+            key = (str(conn.engine.url), view.operation, kind, group, unit, tuple(family["version_id"].to_list()),
+                   tuple(places_stamp))
             table = protection.protect_table(key, load, dims)
         if isinstance(table, Sliced):  # an operation's protected table: the level's rows of these rounds
             rows = table.rows(*[(level, number) for number in sorted(rounds["round"].to_list())])
