@@ -6,6 +6,7 @@ from datetime import date
 
 import numpy as np
 import polars as pl
+import pytest
 
 from mobtrack.foresight import backtest_results
 from mobtrack.foresight.conformal import interval_offsets
@@ -98,3 +99,39 @@ def test_a_clipped_lower_end_hands_its_alpha_to_the_upper_end():
     # the top leaves ceil(101 * 0.8 + 9) = 90 errors under it.
     assert (lo_free, hi_free) == (-41.0, 39.0)
     assert (lo, hi) == (-41.0, 30.0)  # ceil(101 * 0.8) = 81st error
+
+
+def test_global_model_on_stocks_starts_from_the_last_value_and_reads_nothing_after_the_origin():
+    """Stocks that moved to a new level and then wander (random walks in logs): divided by the
+    last value the global model is about as good as naive, the benchmark every stock forecast
+    must beat; and it reads nothing after its origin."""
+    from mobtrack.foresight.gbm import gbm_forecast
+
+    rng = np.random.default_rng(8)
+    n, t = 60, 40
+    steps = rng.normal(scale=0.05, size=(n, t))
+    steps[np.arange(n), rng.integers(5, 15, size=n)] += rng.choice([-1.5, 1.5], size=n)  # a past level shift
+    values = np.exp(9 + np.cumsum(steps, axis=1))
+    origin = 34
+    fc = gbm_forecast(values, origin, 3, 1, level="last")
+    naive_err = np.abs(values[:, origin : origin + 1] - values[:, origin + 1 : origin + 4]).mean()
+    model_err = np.abs(fc - values[:, origin + 1 : origin + 4]).mean()
+    assert model_err <= 1.1 * naive_err
+    changed = values.copy()
+    changed[:, origin + 1 :] = 1.0
+    np.testing.assert_array_equal(fc, gbm_forecast(changed, origin, 3, 1, level="last"))
+    with pytest.raises(ValueError, match="level"):
+        gbm_forecast(values, origin, 3, 1, level="median")
+
+
+def test_gbm_naive_is_the_global_model_half_way_back_to_the_last_value():
+    from mobtrack.foresight.candidates import base_forecasts
+
+    rng = np.random.default_rng(9)
+    values = np.cumsum(rng.normal(size=(30, 40)), axis=1) + 100.0
+    origins = [30, 35, 39]
+    both = base_forecasts(values, origins, 2, 1, models=("Naive", "GBM", "GBMNaive"), kind="stock")
+    np.testing.assert_allclose(both[2], 0.5 * (both[0] + both[1]))
+    assert not np.allclose(both[2], both[0])  # it does move
+    alone = base_forecasts(values, origins, 2, 1, models=("Naive", "GBMNaive"), kind="stock")
+    np.testing.assert_allclose(alone[1], both[2])  # needs no GBM column to be asked for

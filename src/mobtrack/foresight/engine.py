@@ -144,7 +144,7 @@ def forecast_at(data: pl.DataFrame, cutoff: date, s: Settings, cache: ForecastCa
     history = None
     if s.kind == "stock":
         history = _stock_history(hier, leaf_values, leaf_obs)
-    F = base_forecasts(values, origins, H, SEASON_LENGTH[s.freq], s.models, cache, s.n_jobs, history)
+    F = base_forecasts(values, origins, H, SEASON_LENGTH[s.freq], s.models, cache, s.n_jobs, history, s.kind)
 
     cal = np.array(origins[:-1], dtype=int)
     targets = cal[:, None] + np.arange(1, H + 1)[None, :]  # (n_cal, H)

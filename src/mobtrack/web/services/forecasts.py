@@ -31,7 +31,7 @@ from mobtrack.web.services.cache import LRU
 from mobtrack.web.services.catalogue import View
 
 MAX_SERIES = 150
-MODELS = tuple(m for m in ALL_MODELS if m not in ("GBM", "ETS"))
+MODELS = tuple(m for m in ALL_MODELS if m not in ("GBM", "GBMNaive", "ETS"))
 FREQS = ("W", "M", "Y")
 _CACHE: LRU[Forecasts] = LRU(64)
 
