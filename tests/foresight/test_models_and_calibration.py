@@ -135,3 +135,11 @@ def test_gbm_naive_is_the_global_model_half_way_back_to_the_last_value():
     assert not np.allclose(both[2], both[0])  # it does move
     alone = base_forecasts(values, origins, 2, 1, models=("Naive", "GBMNaive"), kind="stock")
     np.testing.assert_allclose(alone[1], both[2])  # needs no GBM column to be asked for
+
+
+def test_gbm_naive_is_a_default_candidate_for_stocks_only_but_can_be_asked_for():
+    from mobtrack.foresight.engine import Settings
+
+    assert "GBMNaive" in Settings("Y", 1, kind="stock").models
+    assert "GBMNaive" not in Settings("M", 3).models and "GBM" in Settings("M", 3).models
+    assert "GBMNaive" in Settings("M", 3, models=("Naive", "GBMNaive")).models

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from mobtrack.foresight import conformal, hierarchy
-from mobtrack.foresight.candidates import ALL_MODELS, ForecastCache, base_forecasts
+from mobtrack.foresight.candidates import ALL_MODELS, STOCK_ONLY_MODELS, ForecastCache, base_forecasts
 from mobtrack.foresight.frame import SEASON_LENGTH, ForesightInputError, check_freq, normalise
 from mobtrack.foresight.grid import future_dates, period_start, to_grid, truncate
 
@@ -50,7 +50,7 @@ class Settings:
     horizon: int
     kind: str = "flow"
     hierarchy: list[str] = field(default_factory=list)
-    models: tuple[str, ...] = ALL_MODELS
+    models: tuple[str, ...] | None = None  # default: ALL_MODELS, less STOCK_ONLY_MODELS for flows
     windows: int | None = None  # backtest origins per horizon used for selection and calibration
     n_jobs: int = 1
 
@@ -58,6 +58,8 @@ class Settings:
         self.freq = check_freq(self.freq)
         if self.horizon < 1:
             raise ForesightInputError("horizon must be at least 1")
+        if self.models is None:
+            self.models = tuple(m for m in ALL_MODELS if self.kind == "stock" or m not in STOCK_ONLY_MODELS)
         unknown = [m for m in self.models if m not in ALL_MODELS]
         if unknown or "Naive" not in self.models:
             raise ForesightInputError(f"models must include Naive and come from {', '.join(ALL_MODELS)}")
