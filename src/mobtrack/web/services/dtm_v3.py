@@ -174,7 +174,8 @@ def rows(conn: Connection, principal: Principal, level: int, params: dict) -> li
             family = visible.filter(pl.col("assessment_type") == kind) if len(kinds) > 1 else visible
             versions = tuple(family["version_id"].to_list())
 
-            def build(family=family, kind=kind, versions=versions, view=view, op_name=op_name, iso3=iso3):
+            def build(family=family, kind=kind, versions=versions, view=view, op_name=op_name, iso3=iso3,
+                      places_stamp=places_stamp):
                 places = places_of(conn, iso3, places_stamp)
                 cells = _cells(conn, family, level, places)
                 if cells.is_empty() or view.unprotected:
