@@ -20,6 +20,7 @@ The outcome is the same as finalising the rounds one at a time, in the same orde
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,11 +200,14 @@ class PreviousFigures:
                   schema: dict) -> pl.DataFrame | None:
         """Previous figures for each round of the batch, each row naming the round it is for (its
         ROUND_KEY columns). `figures`: the batch's rolled-up figures, by position."""
-        stored = self._stored_before(pending)
+        stored = {series: sorted(rows) for series, rows in self._stored_before(pending).items()}
+        seen: dict[tuple, list[tuple[int, int]]] = {}  # series -> sorted (number, position) of earlier rounds
         in_batch: list[tuple[int, int]] = []  # (round, position of its previous round in the batch)
         in_store: dict[int, list[int]] = {}  # version id -> the rounds it is the previous of
         for pos, r in enumerate(pending):
-            source = self._previous(pos, r, pending, stored)
+            earlier = seen.setdefault(r.series, [])
+            source = self._previous(r, pending, earlier, stored[r.series])
+            bisect.insort(earlier, (r.number, pos))
             if source is None:
                 continue
             if source[0] == "batch":
@@ -234,12 +238,20 @@ class PreviousFigures:
                        round_.c.current_version_id.is_not(None))).all()]
         return out
 
-    def _previous(self, pos: int, r: PendingRound, pending: list[PendingRound], stored: dict) -> tuple[str, int] | None:
+    @staticmethod
+    def _previous(r: PendingRound, pending: list[PendingRound], earlier: list[tuple[int, int]],
+                  stored: list[tuple[int, int]]) -> tuple[str, int] | None:
         """The round `r` follows: ("batch", its position) when it is an earlier round of the batch with
-        new figures, ("stored", version id) when its figures are stored, or None."""
-        best_stored = max(((n, vid) for n, vid in stored[r.series] if n < r.number), default=None)
-        earlier = [k for k in range(pos) if pending[k].series == r.series and pending[k].number < r.number]
-        best = max(earlier, key=lambda k: pending[k].number, default=None)
+        new figures, ("stored", version id) when its figures are stored, or None. `earlier`: sorted
+        (number, position) of the rounds of its series before it in the batch; `stored`: sorted
+        (number, version id) of its series' stored rounds. Searched by bisection, not scanned: a
+        flow-monitoring batch has hundreds of monthly rounds of one series."""
+        below = bisect.bisect_left(stored, (r.number,))
+        best_stored = stored[below - 1] if below else None
+        below = bisect.bisect_left(earlier, (r.number,))
+        best = None
+        if below:  # the highest earlier number; of several rounds with it, the first in the batch
+            best = earlier[bisect.bisect_left(earlier, (earlier[below - 1][0],))][1]
         if best is not None and (best_stored is None or pending[best].number >= best_stored[0]):
             return ("stored", pending[best].previous.id) if pending[best].unchanged else ("batch", best)
         return None if best_stored is None else ("stored", best_stored[1])
