@@ -266,15 +266,17 @@ class PreviousFigures:
         self.last[r.series] = (version_id, r.figures)
 
 
-def route(issues: list[Issue], batch: pl.DataFrame) -> list[int | None]:
-    """The batch position of the round each issue's row belongs to (None: not a row of the batch)."""
+def route(issues: list[Issue], frame: pl.DataFrame, columns: list[str]) -> list[tuple | None]:
+    """For each issue, the `columns` of the first row of `frame` it names (by sheet and row), or None
+    when it names no row of `frame` (a file-wide finding, or a row of other rounds)."""
     if not issues:
         return []
     wanted = pl.DataFrame({"source_sheet": [i.sheet for i in issues], "source_row": [i.row for i in issues]},
                           schema={"source_sheet": pl.String, "source_row": pl.Int64}).with_row_index("_i")
     # the few rows the issues name first (a cheap integer filter), then their first occurrence
-    rows = (batch.select("source_sheet", "source_row", POSITION)
+    rows = (frame.select("source_sheet", "source_row", *columns)
             .filter(pl.col("source_row").is_in(wanted["source_row"].drop_nulls().unique().implode()))
-            .unique(["source_sheet", "source_row"], keep="first", maintain_order=True))
+            .unique(["source_sheet", "source_row"], keep="first", maintain_order=True)
+            .with_columns(pl.lit(True).alias("_found")))
     found = wanted.join(rows, on=["source_sheet", "source_row"], how="left", nulls_equal=True).sort("_i")
-    return found[POSITION].to_list()
+    return [row[:-1] if row[-1] else None for row in found.select(*columns, "_found").rows()]

@@ -195,15 +195,8 @@ class _Importer:
         self.stored_issues.extend((None, i) for i in issues if i.row is None)
         if not located:
             return
-        wanted = pl.DataFrame({"source_sheet": [i.sheet for i in located], "source_row": [i.row for i in located]},
-                              schema={"source_sheet": pl.String, "source_row": pl.Int64}).with_row_index("_i")
-        # the few rows the issues name first (a cheap integer filter), then one row per source row
-        rows = (records.select("source_sheet", "source_row", *ROUND_KEY)
-                .filter(pl.col("source_row").is_in(wanted["source_row"].drop_nulls().unique().implode()))
-                .unique(["source_sheet", "source_row"], keep="first", maintain_order=True))
-        keyed = wanted.join(rows, on=["source_sheet", "source_row"], how="left", nulls_equal=True).sort("_i")
-        for issue, key in zip(located, keyed.select(ROUND_KEY).rows(), strict=True):
-            if key[0] is None:
+        for issue, key in zip(located, finalise.route(located, records, ROUND_KEY), strict=True):
+            if key is None or key[0] is None:  # no row, or a row without its round
                 self.stored_issues.append((None, issue))
             else:
                 self.row_issues.setdefault(key, []).append(issue)
@@ -254,8 +247,8 @@ class _Importer:
             self.ctx.previous_figures = self.ctx.batch_round_totals = None
         self.result.issues.extend(round_issues)
         by_round: dict[int | None, list[Issue]] = {}
-        for issue, pos in zip(round_issues, finalise.route(round_issues, records), strict=True):
-            by_round.setdefault(pos, []).append(issue)
+        for issue, found in zip(round_issues, finalise.route(round_issues, records, [finalise.POSITION]), strict=True):
+            by_round.setdefault(None if found is None else found[0], []).append(issue)
         # an issue that points at no row of these rounds (a file-wide finding) is kept for the file
         self.stored_issues.extend((None, i) for i in by_round.pop(None, []))
         changed = [(pos, r) for pos, r in enumerate(pending) if not r.unchanged]
