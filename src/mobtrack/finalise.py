@@ -33,7 +33,7 @@ from mobtrack.store import rounds
 from mobtrack.store.blocks import OBSERVATION_COLUMNS
 from mobtrack.store.places import hierarchy
 from mobtrack.store.schema import round_
-from mobtrack.validate import Issue, RuleContext, repeats
+from mobtrack.validate import Issue, RuleContext, first_rows, repeats
 
 ROUND_KEY = ["operation", "country_iso3", "assessment_type", "round_number"]
 POSITION = "_pos"  # a round's position in its batch
@@ -273,10 +273,6 @@ def route(issues: list[Issue], frame: pl.DataFrame, columns: list[str]) -> list[
         return []
     wanted = pl.DataFrame({"source_sheet": [i.sheet for i in issues], "source_row": [i.row for i in issues]},
                           schema={"source_sheet": pl.String, "source_row": pl.Int64}).with_row_index("_i")
-    # the few rows the issues name first (a cheap integer filter), then their first occurrence
-    rows = (frame.select("source_sheet", "source_row", *columns)
-            .filter(pl.col("source_row").is_in(wanted["source_row"].drop_nulls().unique().implode()))
-            .unique(["source_sheet", "source_row"], keep="first", maintain_order=True)
-            .with_columns(pl.lit(True).alias("_found")))
+    rows = first_rows(frame, wanted["source_row"], columns).with_columns(pl.lit(True).alias("_found"))
     found = wanted.join(rows, on=["source_sheet", "source_row"], how="left", nulls_equal=True).sort("_i")
     return [row[:-1] if row[-1] else None for row in found.select(*columns, "_found").rows()]

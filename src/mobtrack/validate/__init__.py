@@ -290,11 +290,17 @@ def with_round_identity(found: pl.DataFrame, records: pl.DataFrame, ctx: RuleCon
     where = [c for c in ("source_sheet", "source_row") if c in found.columns and c in records.columns]
     if len(where) < 2:
         return found
-    # the few rows the findings name first (a cheap integer filter), then their first occurrence
-    rows = (records.select(*where, *missing)
-            .filter(pl.col("source_row").is_in(found["source_row"].drop_nulls().unique().implode()))
-            .unique(where, keep="first", maintain_order=True))
-    return found.join(rows, on=where, how="left", nulls_equal=True, maintain_order="left")
+    return found.join(first_rows(records, found["source_row"], missing), on=where, how="left", nulls_equal=True,
+                      maintain_order="left")
+
+
+def first_rows(records: pl.DataFrame, source_rows: pl.Series, columns: list[str]) -> pl.DataFrame:
+    """source_sheet, source_row and `columns` of the first row of `records` at each of `source_rows`
+    (a row of the source may be several records). The few rows asked for are found first with a cheap
+    integer filter: deduplicating every record of a batch cost more than the rest of the lookup."""
+    return (records.select("source_sheet", "source_row", *columns)
+            .filter(pl.col("source_row").is_in(source_rows.drop_nulls().unique().implode()))
+            .unique(["source_sheet", "source_row"], keep="first", maintain_order=True))
 
 
 def round_id(frame: pl.DataFrame) -> list[pl.Expr]:
