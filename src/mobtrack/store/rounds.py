@@ -152,6 +152,7 @@ def _make_current(conn: Connection, pairs: list[tuple[int, int]]) -> None:
         conn.execute(update(round_).where(round_.c.id == new.c.rid).values(
             current_version_id=new.c.vid, status="draft", published_at=None))
 
+
 def _sorted_by_location(versions: list[NewVersion]) -> tuple[list[pl.DataFrame], list[list[int]]]:
     """Each version's observations sorted by location (nulls last, ties in their order), and the admin
     levels it has. Done for all versions at once: a Polars call costs ~0.1 ms whatever its size, and a
