@@ -20,17 +20,15 @@ be used (no date, no point, a count that is not a whole number) are reported one
 
 from __future__ import annotations
 
-import gzip
 import io
-import zlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import polars as pl
 
 from mobtrack.gazetteer.names import name_key
 from mobtrack.ingest import register
 from mobtrack.ingest.base import Adapter, Batch, ImportOptions, SourceFile
+from mobtrack.ingest.csv_chunks import head_text, line_chunks, map_in_order
 from mobtrack.ingest.values import parse_counts, parse_counts_repeated, parse_dates_repeated
 from mobtrack.model import conform
 from mobtrack.model.records import SITE_LEVEL
@@ -55,45 +53,8 @@ BYTES_PER_ROW = 80  # rough CSV line length: turns ImportOptions.batch_rows into
 MAX_CHUNK_BYTES = 4 << 20
 
 
-def _head_text(path: Path, head: bytes) -> str:
-    if head[:2] == b"\x1f\x8b":  # gzip: the adapter sniffs the decompressed header line
-        try:
-            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 65536)
-        except zlib.error:
-            return ""
-    return head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip()
-
-
 def _header(text: str) -> set[str]:
     return {c.strip().strip('"').lower() for c in text.split(",")}
-
-
-def line_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[bytes, bytes]]:
-    """(header line, block of complete CSV records) from a plain or gzipped file, in bounded memory.
-
-    A block ends at a newline outside quotes (an even number of quote characters before it), so a
-    quoted field holding a line break never splits across blocks."""
-    with open(path, "rb") as raw:
-        gz = raw.read(2) == b"\x1f\x8b"
-    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
-        header = fh.readline()
-        rest = b""
-        while True:
-            block = fh.read(chunk_bytes)
-            if not block:
-                if rest.strip():
-                    yield header, rest if rest.endswith(b"\n") else rest + b"\n"
-                return
-            data = rest + block
-            cut = data.rfind(b"\n")
-            quoted = b'"' in data  # most exports quote nothing: no need to count quotes (~8 ms a chunk)
-            while quoted and cut >= 0 and data.count(b'"', 0, cut) % 2:
-                cut = data.rfind(b"\n", 0, cut)
-            if cut < 0:
-                rest = data
-                continue
-            yield header, data[:cut + 1]
-            rest = data[cut + 1:]
 
 
 def _text(name: str) -> pl.Expr:
@@ -153,7 +114,7 @@ class FlowMonitoringAdapter(Adapter):
     description = "DTM flow-monitoring exports: point counts (t, fmp, from, to, n) or survey records (FMS), CSV/CSV.gz"
 
     def sniff(self, source: SourceFile, head: bytes) -> float:
-        cols = _header(_head_text(source.path, head))
+        cols = _header(head_text(head))
         if COUNT_COLUMNS <= cols or SURVEY_COLUMNS <= cols:
             return 0.95
         return 0.0
@@ -163,7 +124,7 @@ class FlowMonitoringAdapter(Adapter):
 
         check_size(source)
         with open(source.path, "rb") as fh:
-            cols = _header(_head_text(source.path, fh.read(65536)))
+            cols = _header(head_text(fh.read(65536)))
         survey = SURVEY_COLUMNS <= cols
         if not survey and not COUNT_COLUMNS <= cols:
             raise ImportRejected(f"{source.name}: not a flow-monitoring export: needs columns "
@@ -175,12 +136,18 @@ class FlowMonitoringAdapter(Adapter):
                 else ["_country", "_month", "_site", "direction", "nationality", "origin", "origin_adm1",
                       "destination", "destination_adm1", "sex", "age", "_transport", "_site_type"])
         cells, issues, rows, spellings = _Cells(keys), [], 0, {}
-        for header, block in line_chunks(source.path, min(MAX_CHUNK_BYTES, max(1024, options.batch_rows * BYTES_PER_ROW))):
-            chunk = self._parse(source, header, block)
-            summed, bad = self._sum_chunk(chunk, rows + 2, survey, options, spellings, keys)
-            rows += chunk.height
-            issues.extend(_issues(bad.select("rule", "message", "row", "column", pl.col("shown").alias("value")), source.name))
-            cells.add(summed)
+
+        def work(lines: tuple[bytes, bytes]) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+            chunk = self._parse(source, *lines)  # rows numbered from 0 here: the chunk's place is known below
+            return *self._sum_chunk(chunk, 0, survey, options, spellings, keys), chunk.height
+
+        chunks = line_chunks(source.path, min(MAX_CHUNK_BYTES, max(1024, options.batch_rows * BYTES_PER_ROW)))
+        for summed, bad, height in map_in_order(work, chunks):
+            offset = rows + 2  # the header is row 1
+            rows += height
+            issues.extend(_issues(bad.select("rule", "message", pl.col("row") + offset, "column",
+                                             pl.col("shown").alias("value")), source.name))
+            cells.add(summed.with_columns(pl.col("first_row") + offset))
         if rows == 0:
             raise ImportRejected(f"{source.name}: the file has a header but no rows")
         total = cells.total()
@@ -222,8 +189,9 @@ class FlowMonitoringAdapter(Adapter):
         Apart from its count, every check and every cell key depends only on a row's text columns,
         and a chunk repeats a few points, days and corridors over many rows (a ninth as many distinct
         texts as rows in DTM's West and Central Africa export). So the rows with a usable count are
-        summed per distinct text first, and the typing and checks run on those sums; only the rows
-        with a problem are tidied one by one, to report each (exactly as `_tidy` judges a row)."""
+        summed per distinct text first, and the typing and checks run on those sums; a rejected text's
+        verdict is then given to each of its rows, and only the rows whose count cannot be used are
+        tidied one by one (each is reported exactly as `_tidy` judges a row)."""
         text = [c for c in chunk.columns if c in USED_COLUMNS and c != "n"]
         count = pl.lit("1") if survey else pl.col("n")
         value, problem = parse_counts(count) if survey else parse_counts_repeated(chunk, count)
@@ -239,13 +207,21 @@ class FlowMonitoringAdapter(Adapter):
         summed = tidy.filter(~rejected).group_by(keys).agg(
             pl.col("value").sum(), pl.col("row").min().alias("first_row"), pl.col("rows").sum(),
             pl.col("fmp").first().alias("spelling"), *_COORDINATES)
-        bad = ~usable
+        verdict = ["row", "rule", "message", "column", "shown"]
+        # a row whose count cannot be used is judged on its own; it is usually one row in hundreds
+        unusable = rows.filter(~usable)
+        parts = [self._tidy(unusable, survey, options, spellings).filter(pl.col("rule").is_not_null())
+                 .select(verdict)] if unusable.height else []
         if rejected.any():
-            flagged = distinct.filter(rejected).select(*text, pl.lit(True).alias("_rejected"))
-            rows = rows.join(flagged, on=text, how="left", nulls_equal=True, maintain_order="left")
-            bad = bad | pl.col("_rejected").fill_null(False)
-        unusable = self._tidy(rows.filter(bad), survey, options, spellings)
-        return summed, unusable.filter(pl.col("rule").is_not_null())
+            # A usable count passes the count checks, and every other check reads the row's text only:
+            # each row of a rejected text has that text's verdict, as `_tidy` would judge it on its own.
+            judged = distinct.select(text).hstack(tidy.select(verdict[1:])).filter(rejected)
+            parts.append(rows.filter(usable).select(*text, "row").join(
+                judged, on=text, how="inner", nulls_equal=True).select(verdict))
+        if not parts:
+            return summed, pl.DataFrame(schema={"row": pl.Int64, "rule": pl.String, "message": pl.String,
+                                                "column": pl.String, "shown": pl.String})
+        return summed, pl.concat(parts).sort("row") if len(parts) > 1 else parts[0]
 
     def _tidy(self, chunk: pl.DataFrame, survey: bool, options: ImportOptions, spellings: dict[str, str],
               carry: list[str] = ()) -> pl.DataFrame:
@@ -258,14 +234,17 @@ class FlowMonitoringAdapter(Adapter):
             return _opt(name, cols)
 
         # Name keys are computed in Python once per distinct spelling (a file has a few dozen points).
+        # `spellings` is shared by the chunks summed in other threads: only this chunk's are read back.
+        mine = {}
         for raw in chunk["fmp"].str.strip_chars().drop_nulls().unique().to_list():
-            spellings.setdefault(raw, name_key(raw) or raw.strip().lower())
+            key = spellings.get(raw)
+            mine[raw] = spellings[raw] = key if key is not None else name_key(raw) or raw.strip().lower()
         date = parse_dates_repeated(pl.col("t"))
         frame = chunk.select(
             "row", *carry,
             date.alias("_date"), _text("t").alias("_t"),
             _text("fmp").alias("fmp"),
-            _text("fmp").replace_strict(spellings, default=None, return_dtype=pl.String).alias("_site"),
+            _text("fmp").replace_strict(mine, default=None, return_dtype=pl.String).alias("_site"),
             "value", "_problem", "_raw",
             opt("fmp_country").str.to_uppercase().alias("_country"),
             opt("transport").alias("_transport"), opt("fmp_type").alias("_site_type"),
