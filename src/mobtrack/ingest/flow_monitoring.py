@@ -14,8 +14,9 @@ a source-defined site (admin level 5) and each (origin, destination, direction[,
 corridor is a `part` of its figure, so the point's headline figure is the month's total flow.
 
 Streaming: the file is read in chunks of complete lines and each chunk is summed into per-month
-cells at once; memory holds the cells (points x months x corridors), not the rows. Rows that cannot
-be used (no date, no point, a count that is not a whole number) are reported one by one.
+cells at once, two chunks at a time in threads (ingest/csv_chunks.py); memory holds the cells
+(points x months x corridors), not the rows. Rows that cannot be used (no date, no point, a count
+that is not a whole number) are reported one by one.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ DIRECTIONS = {"inflow": "incoming", "incoming": "incoming", "in": "incoming", "e
 USED_COLUMNS = (COUNT_COLUMNS | SURVEY_COLUMNS | {"fmp_country", "fmp_type", "transport", "nationality", "origin_adm1",
                                                  "destination_adm1", *LATITUDE, *LONGITUDE})
 BYTES_PER_ROW = 80  # rough CSV line length: turns ImportOptions.batch_rows into a chunk size
-# Working memory is ~25x the chunk (text columns, parsed dates and counts, checks): 4 MB chunks keep a
-# whole import under ~250 MB whatever the file's size, and larger chunks are not faster.
+# Working memory is ~25x the chunk (text columns, parsed dates and counts, checks), and two chunks are
+# summed at once: 4 MB chunks keep the adapter at ~250 MB whatever the file's size (the WCA export:
+# 223 MB one chunk at a time, 250 MB two), and larger chunks are not faster.
 MAX_CHUNK_BYTES = 4 << 20
 
 
