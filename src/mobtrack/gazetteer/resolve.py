@@ -78,7 +78,8 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     keys = [c for c in PLACE_COLUMNS if c not in empty]
     if not keys:  # no rows
         keys, empty = PLACE_COLUMNS, []
-    places = records.select(PLACE_COLUMNS + SITE_EXTRAS).unique(subset=keys, keep="first")
+    # maintain_order: decisions, and so new places' ids, follow the file, not hash order
+    places = records.select(PLACE_COLUMNS + SITE_EXTRAS).unique(subset=keys, keep="first", maintain_order=True)
     swaps, swap_issues = detect_swaps(places, views, file_name)
     memo_key = (str(conn.engine.url), iso3, tuple((v.id, str(v.loaded_at)) for v in gaz.versions),
                 tuple(None if v is None else v.version.id for v in views.values()), alias_stamp, tuple(sorted(swaps)))
@@ -180,7 +181,8 @@ def _source_ids(conn: Connection, iso3: str, memo: _Memo, joined: pl.DataFrame, 
     known: pl.DataFrame = tx.get(("ids", iso3), pl.DataFrame(schema={"location_pcode": pl.String,
                                                                       "_source_id": pl.Int64}))
     batch = joined.filter(pl.col("_source_level").is_not_null()).select("location_pcode", "_pid")
-    missing = batch.unique("location_pcode").join(known, on="location_pcode", how="anti")
+    missing = batch.unique("location_pcode", maintain_order=True).join(known, on="location_pcode", how="anti",
+                                                                      maintain_order="left")
     if missing.height:
         created = sourced.ensure_places(conn, iso3, [memo.decisions[i].match for i in missing["_pid"].to_list()])
         known = pl.concat([known, pl.DataFrame({"location_pcode": [p for _, p in created],

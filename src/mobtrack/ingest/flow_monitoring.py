@@ -161,8 +161,11 @@ class FlowMonitoringAdapter(Adapter):
                  f"(one round per country and month); {len(issues):,} rows rejected"]
         if survey:
             notes.append("survey records are restricted microdata: only counts per point and month are stored")
-        frame = frame.sort(["country_iso3", "round_number", "site_name"])
-        # Sorted by round, so the pipeline finalises each round as soon as the next one starts.
+        # Sorted by round, so the pipeline finalises each round as soon as the next one starts; then by
+        # every column, as the sums come out in hash order: the same file gives the same rows, sites' ids
+        # and issues on every run.
+        first = ["country_iso3", "round_number", "site_name", "source_row"]
+        frame = frame.sort(first + [c for c in frame.columns if c not in first], nulls_last=True)
         step = max(1, options.batch_rows)
         for i, start in enumerate(range(0, frame.height, step)):
             yield Batch(records=frame.slice(start, step), issues=issues if i == 0 else [],
