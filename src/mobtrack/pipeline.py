@@ -20,7 +20,7 @@ from mobtrack import finalise, gazetteer
 from mobtrack.batches import read_ahead, runs
 from mobtrack.ingest import ImportOptions, SourceFile, get_adapter
 from mobtrack.model.vocab import Severity
-from mobtrack.store import rounds
+from mobtrack.store import block_writer, rounds
 from mobtrack.store.bulk import insert_rows
 from mobtrack.store.db import ensure_schema
 from mobtrack.store.schema import issue as issue_table
@@ -323,7 +323,8 @@ def import_file(path: Path, options: ImportOptions | None = None, db_url: str | 
         trans = conn.begin()
         importer = _Importer(conn, source, options, settings or {}, progress)
         try:
-            result = importer.run(grouped)
+            with block_writer.in_background(conn):
+                result = importer.run(grouped)
             if result.status == "imported" and not dry_run:
                 importer.store_issues()
                 importer.settle_status()

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
-from mobtrack.store import blocks
+from mobtrack.store import block_writer, blocks
 from mobtrack.store.bulk import insert_returning_ids, insert_rows
 from mobtrack.store.schema import block, operation, round_, round_version
 
@@ -126,12 +126,18 @@ def write_versions(conn: Connection, source_file_id: int, versions: list[NewVers
          "reporting_date": v.meta.reporting_date, "period_start": v.meta.period_start, "period_end": v.meta.period_end,
          "observations": v.observations.height, "created_at": stamp, "levels": lv}
         for v, number, lv in zip(versions, numbers, levels, strict=True)])
-    rows = []
+    parts = []
     for v, vid, ordered in zip(versions, vids, sorted_observations, strict=True):
-        for seq, part in enumerate(blocks.split(ordered)):
-            rows.append((vid, "observations", seq, part.height, blocks.encode(part)))
-        rows.append((vid, "figures", 0, v.figures.height, blocks.encode(v.figures)))
-    insert_rows(conn, block, ["round_version_id", "kind", "seq", "rows", "payload"], rows)
+        parts.extend((vid, "observations", seq, part) for seq, part in enumerate(blocks.split(ordered)))
+        parts.append((vid, "figures", 0, v.figures))
+    writer = block_writer.writer_of(conn)
+    if writer is None:
+        insert_rows(conn, block, block_writer.BLOCK_COLUMNS,
+                    [(vid, kind, seq, frame.height, blocks.encode(frame)) for vid, kind, seq, frame in parts])
+    else:  # the previous batch's blocks (encoded meanwhile) go in now, this batch's are encoded meanwhile
+        writer.flush(conn)
+        for vid, kind, seq, frame in parts:
+            writer.submit(vid, kind, seq, frame)
     superseded = [v.previous_id for v in versions if v.previous_id is not None]
     if superseded:
         conn.execute(update(round_version).where(round_version.c.id.in_(superseded)).values(superseded_at=stamp))
@@ -196,6 +202,7 @@ def write_version(conn: Connection, rid: int, source_file_id: int, observations:
 
 
 def read_blocks(conn: Connection, version_id: int, kind: str, columns: list[str] | None = None) -> pl.DataFrame:
+    block_writer.flush(conn)  # blocks still being encoded in the background are part of the store
     payloads = conn.execute(
         select(block.c.payload).where(and_(block.c.round_version_id == version_id, block.c.kind == kind))
         .order_by(block.c.seq)
