@@ -56,12 +56,16 @@ class CanonicalCsvAdapter(Adapter):
 
     def _canonical(self, chunk: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
         exprs = []
-        for name in CANONICAL_SCHEMA.keys() & set(chunk.columns):
+        names = CANONICAL_SCHEMA.keys() & set(chunk.columns)
+        texts = [name for name in names if chunk.schema[name] == pl.String]
+        # stripped once, up front: `when(text == "")...otherwise(text)` would strip every cell twice
+        stripped = chunk.select(pl.col(texts).str.strip_chars(), *(names - set(texts)))
+        for name in names:
             dtype = CANONICAL_SCHEMA[name]
             if chunk.schema[name] != pl.String:  # read as a whole number already (stream_csv)
                 exprs.append(pl.col(name).cast(dtype, strict=False).alias(name))
                 continue
-            text = pl.col(name).str.strip_chars()
+            text = pl.col(name)
             if dtype == pl.Date:
                 exprs.append(text.str.to_date("%Y-%m-%d", strict=False).alias(name))
             elif name == "value":
@@ -70,7 +74,7 @@ class CanonicalCsvAdapter(Adapter):
                 exprs.append(text.cast(dtype, strict=False).alias(name))
             else:
                 exprs.append(pl.when(text == "").then(None).otherwise(text).alias(name))
-        frame = chunk.select(exprs)
+        frame = stripped.select(exprs)
         if chunk.schema["value"] == pl.String and frame["value"].null_count() > chunk["value"].is_null().sum():
             # some counts are not plain integers ("1,234", "12.0"): the careful parser, only then
             value, _ = parse_counts(pl.col("value"))
