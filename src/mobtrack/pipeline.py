@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, update
 
 from mobtrack import finalise, gazetteer
 from mobtrack.batches import read_ahead, runs
 from mobtrack.ingest import ImportOptions, SourceFile, get_adapter
+from mobtrack.ingest.base import file_digest
 from mobtrack.model.vocab import Severity
 from mobtrack.store import block_writer, rounds
 from mobtrack.store.bulk import insert_rows
@@ -95,9 +97,10 @@ def _apply_options(records: pl.DataFrame, options: ImportOptions) -> pl.DataFram
 
 
 class _Importer:
-    def __init__(self, conn: Connection, source: SourceFile, options: ImportOptions, settings: dict,
+    def __init__(self, conn: Connection, source: SourceFile, digest: Future, options: ImportOptions, settings: dict,
                  progress: ProgressCallback | None):
         self.conn, self.source, self.options, self.progress = conn, source, options, progress
+        self.digest = digest  # (sha256, size) of the source, being computed in a thread
         # One context for the whole file: the issue cap and the file-wide checks keep their counts in it.
         self.ctx = RuleContext(file=source.name, settings=settings, stored_round_totals=self._stored_totals)
         self.totals: dict[str, pl.DataFrame] = {}  # operation -> headline totals of its stored rounds
@@ -139,6 +142,9 @@ class _Importer:
         self._flush(all_rounds=True)
         if not self.result.rounds:
             raise ImportRejected(f"{self.source.name}: no rows with a usable round were found", self.result.issues)
+        if self.file_id is not None:  # the row was written before the file's digest was known
+            self.conn.execute(update(source_file).where(source_file.c.id == self.file_id)
+                              .values(sha256=self.digest.result()[0]))
         return self.result
 
     def _missing_identity(self, records: pl.DataFrame) -> None:
@@ -314,14 +320,19 @@ def import_file(path: Path, options: ImportOptions | None = None, db_url: str | 
     path = Path(path)
     if not path.is_file():
         return ImportResult(file=str(path), status="rejected", message=f"{path}: no such file")
-    source = SourceFile.from_path(path)
+    # The file's sha256 is computed in a thread while the import reads the file (~1 s for 1 GB, on
+    # the main thread's path otherwise); it goes into the source_file row before the import ends.
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mobtrack-sha256")
+    digest = hashing.submit(file_digest, path)
+    hashing.shutdown(wait=False)
+    source = SourceFile(path=path, name=path.name, sha256="", size=path.stat().st_size)
     engine = ensure_schema(db_url)
     # Most files are grouped by round, so rounds are finalised as soon as the file moves on; a file
     # that is not is simply imported again holding every round until the end.
     for grouped in (True, False):
         conn = engine.connect()
         trans = conn.begin()
-        importer = _Importer(conn, source, options, settings or {}, progress)
+        importer = _Importer(conn, source, digest, options, settings or {}, progress)
         try:
             with block_writer.in_background(conn):
                 result = importer.run(grouped)

@@ -1,5 +1,6 @@
 """An import lands whole or not at all, importing the same content changes nothing, corrections make versions."""
 
+import hashlib
 from datetime import date
 
 import polars as pl
@@ -9,7 +10,7 @@ from sqlalchemy import func, select, text
 from mobtrack.analytics import RoundFilter, figures
 from mobtrack.ingest import ImportOptions
 from mobtrack.pipeline import import_file
-from mobtrack.store.schema import block, issue, round_, round_version
+from mobtrack.store.schema import block, issue, round_, round_version, source_file
 
 COLUMNS = ["operation", "country_iso3", "assessment_type", "round_number", "reporting_date", "admin_level",
            "adm1_pcode", "adm2_pcode", "adm2_name", "population_group", "unit", "role", "sex", "value"]
@@ -58,6 +59,15 @@ def test_a_round_imports_and_rolls_up(tmp_path, db_url, engine):
     assert admin1(db_url, engine) == {"SO11": 150, "SO12": 7}
     with engine.connect() as conn:
         assert figures(conn, RoundFilter(country_iso3="SOM"), level=0)["value"].to_list() == [157]
+
+
+def test_the_source_file_is_recorded_with_its_digest_and_size(tmp_path, db_url, engine):
+    # the digest is computed in a thread while the file is read, and written before the import ends
+    path = write(tmp_path, rows())
+    assert import_file(path, db_url=db_url).status == "imported"
+    with engine.connect() as conn:
+        stored = conn.execute(select(source_file.c.name, source_file.c.sha256, source_file.c.size)).one()
+    assert tuple(stored) == (path.name, hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size)
 
 
 def test_the_same_content_again_changes_nothing(tmp_path, db_url, engine):

@@ -43,13 +43,19 @@ class SourceFile:
 
     @classmethod
     def from_path(cls, path: Path) -> SourceFile:
-        digest = hashlib.sha256()
-        size = 0
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-                size += len(chunk)
-        return cls(path=path, name=path.name, sha256=digest.hexdigest(), size=size)
+        sha256, size = file_digest(path)
+        return cls(path=path, name=path.name, sha256=sha256, size=size)
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """A file's sha256 (hex) and size, read in 1 MB chunks (hashlib releases the GIL for each)."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 @dataclass
