@@ -25,7 +25,7 @@ too, as it depends much less on that load than latency does.
 from __future__ import annotations
 
 import argparse
-import itertools
+import json
 import os
 import shutil
 import socket
@@ -36,10 +36,9 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).parent))
 from databases import drop_database  # noqa: E402
+from http_load import Load  # noqa: E402
 from import_10m import COUNTRIES  # noqa: E402
 from web_store import (  # noqa: E402
     build_store,
@@ -70,9 +69,9 @@ def start_server(db: str, port: int, workers: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-c", code], env=env)
     for _ in range(600):
         try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v1/me", timeout=1)
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return proc
-        except httpx.HTTPError:
+        except OSError:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("the server did not start")
@@ -84,28 +83,28 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def hammer(call, seconds: float) -> list[float]:
-    """CLIENTS threads calling `call(client_number)` back to back for `seconds` (and at most
-    MAX_REQUESTS_PER_CLIENT times each); the time of every call."""
+    """CLIENTS threads calling `call()` back to back for `seconds` (and at most MAX_REQUESTS_PER_CLIENT
+    times each); the time of every call. For the service layer, which runs in this process."""
     times: list[float] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
 
-    def client(number: int):
+    def client():
         mine = []
         try:
             for _ in range(MAX_REQUESTS_PER_CLIENT):
                 if time.perf_counter() > deadline:
                     break
                 t = time.perf_counter()
-                call(number)
+                call()
                 mine.append(time.perf_counter() - t)
         except BaseException as exc:  # noqa: BLE001 -- raised in the main thread below
             errors.append(exc)
         with lock:
             times.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     for t in threads:
         t.start()
     for t in threads:
@@ -113,31 +112,6 @@ def hammer(call, seconds: float) -> list[float]:
     if errors:
         raise errors[0]
     return times
-
-
-class HttpCall:
-    """GET `url` on one keep-alive connection per client number. `unique` adds a parameter the endpoint
-    ignores, with a new value each time, so the server's response cache never answers and every
-    request runs the query."""
-
-    def __init__(self, url: str, params: dict, headers: dict, unique: bool = False):
-        self.url, self.params, self.headers, self.unique = url, params, headers, unique
-        self.clients: dict[int, httpx.Client] = {}
-        self.counter = itertools.count()
-
-    def __call__(self, number: int = -1) -> httpx.Response:
-        client = self.clients.get(number)
-        if client is None:
-            client = self.clients[number] = httpx.Client(headers=self.headers, timeout=60)
-        params = {**self.params, "bench_nocache": next(self.counter)} if self.unique else self.params
-        r = client.get(self.url, params=params)
-        if r.status_code != 200:
-            raise RuntimeError(f"{self.url} -> {r.status_code}: {r.text[:300]}")
-        return r
-
-    def close(self) -> None:
-        for client in self.clients.values():
-            client.close()
 
 
 def service_calls(db: str, operation: str, number: int, level: int):
@@ -154,7 +128,7 @@ def service_calls(db: str, operation: str, number: int, level: int):
     analyst = Principal(user_id=0, username="bench", role="analyst", countries=frozenset({"*"}), via="token")
 
     def figures(who):
-        def call(_client: int = -1):
+        def call():
             with engine.connect() as conn:
                 op = catalogue.find_operation(conn, who, operation)
                 view = catalogue.view_of(who, op["name"], op["country_iso3"])
@@ -163,7 +137,7 @@ def service_calls(db: str, operation: str, number: int, level: int):
         return call
 
     def v3(who):
-        def call(_client: int = -1):
+        def call():
             with engine.connect() as conn:
                 rows = dtm_v3.rows(conn, who, 2, {"Operation": operation, "FromRoundNumber": number,
                                                   "ToRoundNumber": number})
@@ -175,9 +149,9 @@ def service_calls(db: str, operation: str, number: int, level: int):
             ("v3 admin2", "public"): v3(ANONYMOUS), ("v3 admin2", "analyst"): v3(analyst)}
 
 
-def summary_of(kind: str, response: httpx.Response) -> tuple:
+def summary_of(kind: str, answer: bytes) -> tuple:
     """(rows, total, hidden) of an API answer, as service_calls computes them."""
-    body = response.json()
+    body = json.loads(answer)
     if kind == "figures":
         rows = body["data"]
         return (body["count"], sum(r["value"] or 0 for r in rows), sum(1 for r in rows if r["suppressed"]))
@@ -203,6 +177,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=6.0,
                     help="load time per phase (3 phases per query, interleaved in slices)")
     ap.add_argument("--workers", type=int, default=2, help="server worker processes (one per core)")
+    ap.add_argument("--only", help="only the queries whose label contains this, e.g. 'analyst' or 'v3'")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="mobtrack-webbench-"))
     if args.store:
@@ -227,6 +202,8 @@ def main() -> None:
         ("v3 admin2", "analyst"): (f"{base}/v3/displacement/admin2", v3_params,
                                    {"Ocp-Apim-Subscription-Key": extra["token"]}),
     }
+    if args.only:
+        scenarios = {k: v for k, v in scenarios.items() if args.only in f"{k[0]} ({k[1]})"}
     services = service_calls(db, operation, number, level)
     kind = "postgresql" if db.startswith("postgres") else "sqlite"
     print(f"\n== web API on {kind}, {total:,} observations; {operation}, round {number}, admin{level}; "
@@ -234,31 +211,33 @@ def main() -> None:
           f"uvicorn with {args.workers} worker(s); {load_average()} at the start")
     print(LEGEND)
     print(f"{'query':20} {'rows':>4} | {'db p50':>6} {'p95':>6} {'cpu':>5} | {'api p50':>7} {'p95':>6} {'cpu':>5} "
-          f"{'req/s':>5} {'ovh':>6} | {'uncached p95':>12} {'cpu':>5} {'ovh':>6} {'cpu ovh':>7}")
+          f"{'gen':>4} {'req/s':>5} {'ovh':>6} | {'uncached p95':>12} {'cpu':>5} {'gen':>4} {'ovh':>6} {'cpu ovh':>7}")
     results = []
     try:
         for key, (url, params, headers) in scenarios.items():
+            api_load, raw_load = Load(url, params, headers, CLIENTS), Load(url, params, headers, CLIENTS, unique=True)
             first = time.perf_counter()
-            answer = HttpCall(url, params, headers)()
+            status, answer = api_load.get()
             cold = time.perf_counter() - first
             expected = services[key]()
-            if summary_of(key[0], answer) != expected:  # a fast wrong answer is worth nothing
-                raise SystemExit(f"{key}: the API answered {summary_of(key[0], answer)} (rows, total, hidden), "
-                                 f"the service layer {expected}")
-            svc, api, raw = Phase(own_cpu), Phase(lambda: tree_cpu(server.pid)), Phase(lambda: tree_cpu(server.pid))
-            api_call, raw_call = HttpCall(url, params, headers), HttpCall(url, params, headers, unique=True)
+            if status != 200 or summary_of(key[0], answer) != expected:  # a fast wrong answer is worth nothing
+                raise SystemExit(f"{key}: the API answered {status} {answer[:300]!r}, the service layer {expected} "
+                                 f"(rows, total, hidden)")
+            svc = Phase(own_cpu, lambda seconds, call=services[key]: hammer(call, seconds))
+            api, raw = (Phase(lambda: tree_cpu(server.pid), lambda seconds, load=load: load.run(
+                seconds, MAX_REQUESTS_PER_CLIENT), load) for load in (api_load, raw_load))
             # Every worker process keeps its own caches: 20 connections spread over all of them,
             # so each has answered before timing starts (a running server's workers have too).
-            hammer(api_call, WARM_SECONDS)
-            hammer(raw_call, WARM_SECONDS)
+            api_load.run(WARM_SECONDS, MAX_REQUESTS_PER_CLIENT)
+            raw_load.run(WARM_SECONDS, MAX_REQUESTS_PER_CLIENT)
+            api_load.cpu = raw_load.cpu = api_load.requests = raw_load.requests = 0
             # The three phases take turns in short slices, so a change in the machine's load (other
             # processes) falls on all three alike and their ratios stay comparable.
             for _ in range(SLICES):
-                svc.run(services[key], args.seconds / SLICES)
-                api.run(api_call, args.seconds / SLICES)
-                raw.run(raw_call, args.seconds / SLICES)
-            api_call.close()
-            raw_call.close()
+                for phase in (svc, api, raw):
+                    phase.run(args.seconds / SLICES)
+            api_load.close()
+            raw_load.close()
             results.append((key, svc, api, raw))
             print(row_of(key, expected[0], svc, api, raw) + f"  (first call {cold:.1f} s)")
     finally:
@@ -278,11 +257,13 @@ def main() -> None:
 
 LEGEND = """\
 db: the service-layer call (the same query: no HTTP, JSON, authentication or audit) from 20 threads in this
-process; api: HTTP GET from 20 keep-alive clients, answered from the server's response cache as deployed
-(an analyst's read is still authorised and audited each time); uncached: a parameter the endpoint ignores
-changes every time, so every request runs the query. p50/p95: latency in ms; cpu: ms of CPU per call
-(db: this process; api: the server's processes); ovh: API overhead = api p95 / db p95 - 1 (target <= 2x);
-cpu ovh: the same from CPU time (uncached). Target: api p95 <= 100 ms."""
+process; api: HTTP GET from 20 keep-alive connections (one request in flight on each, bench/http_load.py),
+answered from the server's response cache as deployed (an analyst's read is still authorised and audited
+each time); uncached: a parameter the endpoint ignores changes every time, so every request runs the
+query. p50/p95: latency in ms, measured at the client; cpu: ms of CPU per call (db: this process; api:
+the server's processes, not PostgreSQL's); gen: ms of CPU the load generator spent per request (taken
+from the same cores); ovh: API overhead = api p95 / db p95 - 1 (target <= 2x); cpu ovh: the same from
+CPU time (uncached). Target: api p95 <= 100 ms."""
 
 
 def verdict(ok: bool) -> str:
@@ -290,14 +271,16 @@ def verdict(ok: bool) -> str:
 
 
 class Phase:
-    """Latencies of one kind of call over its slices, and the CPU time spent serving them."""
+    """Latencies of one kind of call over its slices, the CPU time spent serving them and, for HTTP,
+    the load generator that made them."""
 
-    def __init__(self, cpu_clock):
-        self.cpu_clock, self.times, self.cpu, self.wall = cpu_clock, [], 0.0, 0.0
+    def __init__(self, cpu_clock, timed, load: Load | None = None):
+        self.cpu_clock, self.timed, self.load = cpu_clock, timed, load
+        self.times, self.cpu, self.wall = [], 0.0, 0.0
 
-    def run(self, call, seconds: float) -> None:
+    def run(self, seconds: float) -> None:
         cpu, wall = self.cpu_clock(), time.perf_counter()
-        self.times += hammer(call, seconds)
+        self.times += self.timed(seconds)
         self.cpu += self.cpu_clock() - cpu
         self.wall += time.perf_counter() - wall
 
@@ -315,8 +298,9 @@ def row_of(key: tuple, rows: int, svc: Phase, api: Phase, raw: Phase) -> str:
         return f"{x * 1000:6.1f}"
     return (f"{key[0] + ' (' + key[1] + ')':20} {rows:4d} | {ms(percentile(svc.times, 0.5))} {ms(svc.p95)} "
             f"{svc.cpu_per_call * 1000:5.1f} | {ms(percentile(api.times, 0.5)):>7} {ms(api.p95)} "
-            f"{api.cpu_per_call * 1000:5.1f} {len(api.times) / api.wall:5.0f} {api.p95 / svc.p95 - 1:5.2f}x | "
-            f"{ms(raw.p95):>12} {raw.cpu_per_call * 1000:5.1f} {raw.p95 / svc.p95 - 1:5.2f}x "
+            f"{api.cpu_per_call * 1000:5.1f} {api.load.cpu_per_request * 1000:4.2f} {len(api.times) / api.wall:5.0f} "
+            f"{api.p95 / svc.p95 - 1:5.2f}x | {ms(raw.p95):>12} {raw.cpu_per_call * 1000:5.1f} "
+            f"{raw.load.cpu_per_request * 1000:4.2f} {raw.p95 / svc.p95 - 1:5.2f}x "
             f"{raw.cpu_per_call / svc.cpu_per_call - 1:6.2f}x")
 
 
