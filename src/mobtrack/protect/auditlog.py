@@ -118,8 +118,11 @@ def append_alone(bind: Engine | Connection, entry: dict) -> dict:
 
 def _write_batch(conn: Connection, batch: list[_Slot]) -> None:
     try:
-        rows = _chain(conn, [s.entry for s in batch])
-        conn.commit()
+        if conn.dialect.name == "postgresql":
+            rows = _chain_pipelined(conn.connection.dbapi_connection, [s.entry for s in batch])
+        else:
+            rows = _chain(conn, [s.entry for s in batch])
+            conn.commit()
     except BaseException as exc:
         for s in batch:
             s.error = exc
@@ -139,21 +142,70 @@ def append_in(conn: Connection, entry: dict) -> dict:
     return _chain(conn, [entry])[0]
 
 
-def _chain(conn: Connection, entries: list[dict]) -> list[dict]:
-    """Insert `entries` after the current tail, in order (ids ascend in chain order: verify reads by id)."""
-    _hold_tail(conn)
-    prev = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar() or GENESIS
+# Built once: building a statement costs more than running it.
+_TAIL = select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
+_LOCK_TAIL = select(func.pg_advisory_xact_lock(TAIL_LOCK_KEY))
+_INSERT = insert(audit_log)
+_COLUMNS = ("at", "actor", "organisation", "action", "target", "purpose", "origin", "details", "prev_hash", "hash")
+
+
+def _linked(prev: str, entries: list[dict]) -> list[dict]:
     rows = []
     for entry in entries:
         rows.append({**entry, "prev_hash": prev, "hash": _digest(prev, entry)})
         prev = rows[-1]["hash"]
+    return rows
+
+
+def _chain(conn: Connection, entries: list[dict]) -> list[dict]:
+    """Insert `entries` after the current tail, in order (ids ascend in chain order: verify reads by id)."""
+    _hold_tail(conn)
+    rows = _linked(conn.execute(_TAIL).scalar() or GENESIS, entries)
     try:
         # one statement for the batch (executemany: pipelined by psycopg), in chain order; ids are
         # assigned in that order too, as one INSERT per entry did
-        conn.execute(insert(audit_log), _uniform(rows))
+        conn.execute(_INSERT, _uniform(rows))
     except IntegrityError as exc:  # unique prev_hash: someone appended without taking the lock
-        raise RuntimeError("the audit chain's tail moved while it was locked; was it written around "
-                           "mobtrack.protect.auditlog?") from exc
+        raise _moved(exc) from exc
+    return rows
+
+
+def _moved(exc: BaseException) -> RuntimeError:
+    return RuntimeError("the audit chain's tail moved while it was locked; was it written around "
+                        "mobtrack.protect.auditlog?")
+
+
+_PG_LOCK = f"SELECT pg_advisory_xact_lock({TAIL_LOCK_KEY})"
+_PG_TAIL = f"SELECT hash FROM {audit_log.name} ORDER BY id DESC LIMIT 1"
+_PG_INSERT = (f"INSERT INTO {audit_log.name} ({', '.join(_COLUMNS)}) "
+              f"VALUES ({', '.join(f'%({c})s' for c in _COLUMNS)})")
+
+
+def _chain_pipelined(pg, entries: list[dict]) -> list[dict]:
+    """`_chain` and the commit on PostgreSQL, in two round trips instead of five, on the psycopg
+    connection under a SQLAlchemy connection that has no transaction open (so this transaction is the
+    driver's alone, committed or rolled back here).
+
+    The chain's tail stays locked from the lock to the commit, and every other appender, in this
+    process and the others, waits for it: under load each round trip ends with a wait for the
+    interpreter lock (other request threads hold it), so fewer round trips hold the tail for less
+    time. BEGIN, the lock and the tail's read go in one pipeline (the read runs after the lock is
+    granted, with a snapshot taken then, so it sees the tail the previous holder committed); the
+    inserts and COMMIT in a second one.
+    """
+    from psycopg.errors import UniqueViolation
+
+    try:
+        # (transaction(): committed at the end of the block, rolled back if it raises, whatever the
+        # connection's autocommit setting; the lock lasts until then)
+        with pg.pipeline(), pg.transaction():
+            pg.execute(_PG_LOCK)
+            found = pg.execute(_PG_TAIL).fetchone()
+            rows = _linked(found[0] if found else GENESIS, entries)
+            with pg.cursor() as cur:
+                cur.executemany(_PG_INSERT, [{c: row.get(c) for c in _COLUMNS} for row in rows])
+    except UniqueViolation as exc:  # unique prev_hash: someone appended without taking the lock
+        raise _moved(exc) from exc
     return rows
 
 
@@ -174,7 +226,7 @@ def _hold_tail(conn: Connection) -> None:
     IMMEDIATE (waiting up to the busy timeout for the lock); one that has written holds the lock.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_advisory_xact_lock(TAIL_LOCK_KEY)))
+        conn.execute(_LOCK_TAIL)
     elif conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     # (another database would rely on the unique prev_hash alone: a race fails instead of forking)
