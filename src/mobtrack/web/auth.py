@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from mobtrack.web import security
 from mobtrack.web.errors import ApiError
@@ -121,8 +122,26 @@ def csrf_cookie_header(scope) -> str | None:
     return f"{CSRF_COOKIE}={seed}; HttpOnly; Path=/; SameSite=Lax{secure}"
 
 
-def current_user(request: Request, conn: Connection = Depends(connection)) -> Principal:
-    return resolve_principal(request, conn)
+def _known_principal(request: Request) -> Principal | None:
+    """The caller when no database read is needed to tell (anonymous, or a token this process checked
+    within accounts.TOKEN_TTL); None otherwise."""
+    known = getattr(request.state, "principal", None)
+    if known is None:
+        token = _bearer(request)
+        if token:
+            known = accounts.known_token_principal(str(request.app.state.engine.url), token)
+        elif not request.cookies.get(SESSION_COOKIE):
+            known = ANONYMOUS
+        if known is not None:
+            request.state.principal = known
+    return known
+
+
+async def current_user(request: Request, conn: Connection = Depends(connection)) -> Principal:
+    # async, so that a caller known without the database costs no trip to a worker thread (each one
+    # is a wake-up of another thread, and under load a wait for a core); the rest read the database
+    # in a worker thread, as a plain `def` dependency would.
+    return _known_principal(request) or await run_in_threadpool(resolve_principal, request, conn)
 
 
 def user_of(request: Request) -> Principal:

@@ -217,13 +217,21 @@ def _forget_tokens() -> None:
     _TOKENS.clear()
 
 
+def known_token_principal(db_url: str, token: str) -> Principal | None:
+    """The token's user if this process looked it up within TOKEN_TTL (no database read); else None."""
+    import time
+
+    hit = _TOKENS.get((db_url, security.digest(token)))
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def token_principal(conn: Connection, token: str) -> Principal | None:
     import time
 
     key = (str(conn.engine.url), security.digest(token))
-    hit = _TOKENS.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
+    hit = known_token_principal(key[0], token)
+    if hit is not None:
+        return hit
     principal = _token_principal(conn, token)
     if principal is not None:
         if len(_TOKENS) > 10_000:
