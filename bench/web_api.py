@@ -25,7 +25,7 @@ The HTTP load comes from bench/http_load.py: 20 keep-alive connections on one ev
 process, each with one request in flight, latency timed at the client from the request's first byte
 written to the answer's last byte read. Its own CPU per request is printed (`gen`): it runs on the
 same cores as the server, so what it takes the server cannot use (20 threads with an httpx.Client
-each, used before, took about ten times as much: 0.7 ms per request against 0.07-0.15 ms).
+each, used before, took about ten times as much: 0.7 ms per request against 0.07-0.16 ms).
 """
 
 from __future__ import annotations
