@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mobtrack.protect.classes import personal_kind
 from mobtrack.protect.tables import audit_log
+from mobtrack.store.bulk import is_psycopg
 
 GENESIS = "0" * 64
 FIELDS = ("at", "actor", "organisation", "action", "target", "purpose", "origin", "details")
@@ -118,7 +119,7 @@ def append_alone(bind: Engine | Connection, entry: dict) -> dict:
 
 def _write_batch(conn: Connection, batch: list[_Slot]) -> None:
     try:
-        if conn.dialect.name == "postgresql":
+        if is_psycopg(conn):  # psycopg 3's pipeline: two round trips (see _chain_pipelined)
             rows = _chain_pipelined(conn.connection.dbapi_connection, [s.entry for s in batch])
         else:
             rows = _chain(conn, [s.entry for s in batch])

@@ -21,10 +21,10 @@ from sqlalchemy import Engine, func, select, text, update
 from mobtrack.ingest.base import SourceFile
 from mobtrack.model.vocab import Severity
 from mobtrack.stats import idmc, undesa, unhcr, worldbank
-from mobtrack.stats.bulk import insert_frame
 from mobtrack.stats.crosswalk import Crosswalk
 from mobtrack.stats.facts import LoadError, Parsed, reject_duplicates, sum_preferring_totals
 from mobtrack.stats.tables import stats_corridor, stats_fact, stats_release
+from mobtrack.store.bulk import insert_frame
 from mobtrack.store.schema import issue, source_file
 from mobtrack.validate.issue import Issue
 
