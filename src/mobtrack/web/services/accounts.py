@@ -228,15 +228,15 @@ def known_token_principal(db_url: str, token: str) -> Principal | None:
 def token_principal(conn: Connection, token: str) -> Principal | None:
     import time
 
-    key = (str(conn.engine.url), security.digest(token))
-    hit = known_token_principal(key[0], token)
+    url = str(conn.engine.url)
+    hit = known_token_principal(url, token)
     if hit is not None:
         return hit
     principal = _token_principal(conn, token)
     if principal is not None:
         if len(_TOKENS) > 10_000:
             _TOKENS.clear()
-        _TOKENS[key] = (time.monotonic() + TOKEN_TTL, principal)
+        _TOKENS[(url, security.digest(token))] = (time.monotonic() + TOKEN_TTL, principal)
     return principal
 
 
