@@ -1,5 +1,6 @@
 """The Alembic migrations build exactly the schema the code defines, on SQLite and PostgreSQL."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -19,3 +20,51 @@ def test_upgrading_twice_changes_nothing(db_url, engine):
     upgrade(db_url)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), load_all_tables()) == []
+
+
+def test_the_schema_heads_read_from_the_files_are_alembics(db_url):
+    from alembic.script import ScriptDirectory
+
+    from mobtrack.store.db import alembic_config, schema_heads
+
+    assert schema_heads() == frozenset(ScriptDirectory.from_config(alembic_config(db_url)).get_heads())
+
+
+def test_a_store_made_by_an_earlier_release_is_brought_up_to_date_on_first_use(db_url):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from mobtrack.store.db import alembic_config, ensure_schema, get_engine, schema_heads, schema_revisions
+
+    # as a release without the web tables left it
+    with get_engine(db_url).begin() as conn:
+        cfg = alembic_config(db_url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002_protect")
+        command.upgrade(cfg, "0003_stats")
+    assert not inspect(get_engine(db_url)).has_table("web_user")
+
+    engine = ensure_schema(db_url)
+    assert schema_revisions(db_url) == schema_heads()
+    assert inspect(engine).has_table("web_user")
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), load_all_tables()) == []
+
+
+def test_a_store_from_a_newer_release_is_refused_with_a_clear_error(db_url, monkeypatch, capsys):
+    from sqlalchemy import text
+
+    from mobtrack.cli import main
+    from mobtrack.store.db import SchemaTooNew, ensure_schema, get_engine
+
+    ensure_schema(db_url)
+    with get_engine(db_url).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_future' WHERE version_num = '0004_web'"))
+    with pytest.raises(SchemaTooNew, match="0099_future.*newer release"):
+        ensure_schema(db_url)
+
+    monkeypatch.setattr("sys.argv", ["mobtrack", "figures", "--db", db_url, "--country", "SOM", "--level", "1"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    assert "0099_future" in capsys.readouterr().err

@@ -36,4 +36,11 @@ _register_commands()
 
 
 def main() -> None:
-    app()
+    from mobtrack.cli._common import console
+    from mobtrack.store.db import SchemaTooNew
+
+    try:
+        app()
+    except SchemaTooNew as exc:  # any command can meet it; a traceback would hide the one line that matters
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1) from None

@@ -18,15 +18,9 @@ SourceOption = Annotated[str | None, typer.Option("--source", help="undesa | unh
 
 
 def _engine(db: str | None):
-    from sqlalchemy import inspect
+    from mobtrack.store.db import ensure_schema
 
-    from mobtrack.store.db import ensure_schema, upgrade
-
-    engine = ensure_schema(db)
-    # A store created before the stats migration existed has an alembic_version but no stats tables.
-    if not inspect(engine).has_table("stats_release"):
-        upgrade(db)
-    return engine
+    return ensure_schema(db)
 
 
 @stats_app.command("load")

@@ -7,11 +7,12 @@ The URL comes from, in order: the `--db` option, `MOBTRACK_DATABASE_URL`, or
 from __future__ import annotations
 
 import os
+import re
 import time
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import DisconnectionError
 
 DEFAULT_URL = "sqlite:///mobtrack.db"
@@ -110,8 +111,51 @@ def is_initialised(url: str | None = None) -> bool:
     return inspect(get_engine(url)).has_table("alembic_version")
 
 
-def ensure_schema(url: str | None = None) -> Engine:
-    """Every command calls this, so a first `mobtrack import` on a new machine just works."""
+class SchemaTooNew(RuntimeError):
+    """The store was written by a newer mobtrack: running older code on it could corrupt it."""
+
+
+_REVISION = re.compile(r"""^(down_revision|revision)\s*=\s*['"]?([\w.-]+|None)['"]?""", re.M)
+
+
+@cache
+def _migrations() -> dict[str, str]:
+    """Each migration's revision and the one it follows, read from the files rather than through Alembic:
+    importing Alembic costs a few hundred milliseconds and every command asks this once.
+    tests/store/test_migrations.py checks that the two agree."""
+    found = (dict(_REVISION.findall(p.read_text(encoding="utf-8"))) for p in (MIGRATIONS / "versions").glob("*.py"))
+    return {f["revision"]: f.get("down_revision", "None") for f in found}
+
+
+def schema_heads() -> frozenset[str]:
+    """The newest schema revisions this code knows (the migrations branch, so there may be several)."""
+    return frozenset(_migrations()) - frozenset(_migrations().values())
+
+
+def schema_revisions(url: str | None = None) -> frozenset[str]:
+    """The revisions a store is at; empty for a new database."""
+    engine = get_engine(url)
     if not is_initialised(url):
-        upgrade(url)
+        return frozenset()
+    with engine.connect() as conn:
+        return frozenset(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def ensure_schema(url: str | None = None) -> Engine:
+    """Every command calls this: a new store gets the schema, an older one is brought up to date.
+
+    So a first `mobtrack import` on a new machine just works, and after upgrading mobtrack a store made
+    by the earlier release gains the new tables on first use instead of failing on a missing one.
+    Migrations only add, so this is safe to do unasked; a store from a newer release is refused.
+    """
+    current = schema_revisions(url)
+    if current == schema_heads():
+        return get_engine(url)
+    unknown = current - _migrations().keys()
+    if unknown:
+        raise SchemaTooNew(
+            f"the database {resolve_url(url)} is at schema revision {', '.join(sorted(unknown))}, "
+            "which this mobtrack does not know: it was written by a newer release; upgrade mobtrack to use it"
+        )
+    upgrade(url)
     return get_engine(url)
