@@ -59,7 +59,7 @@ def test_a_store_from_a_newer_release_is_refused_with_a_clear_error(db_url, monk
 
     ensure_schema(db_url)
     with get_engine(db_url).begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0099_future' WHERE version_num = '0004_web'"))
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0099_future')"))
     with pytest.raises(SchemaTooNew, match="0099_future.*newer release"):
         ensure_schema(db_url)
 
