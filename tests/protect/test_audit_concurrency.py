@@ -155,3 +155,54 @@ def test_when_a_batch_cannot_be_written_every_reader_in_it_is_refused(engine, mo
     monkeypatch.undo()
     auditlog.record(engine, actor="after", action="read", target="t")
     assert [e["actor"] for e in auditlog.entries(engine)] == ["after"]
+
+
+def _psycopg_only(engine) -> None:
+    if not (engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"):
+        pytest.skip("a request's open transaction is committed with its entry only through psycopg")
+
+
+def test_an_open_transaction_is_refused_unless_it_may_be_committed_with_the_entry(engine):
+    with engine.connect() as conn:
+        conn.execute(select(audit_log.c.id)).all()
+        with pytest.raises(RuntimeError, match="without an open transaction"):
+            auditlog.append_alone(conn, _entry("reader"))
+
+
+def test_a_requests_read_transaction_is_committed_with_its_entry(engine):
+    from psycopg.pq import TransactionStatus
+
+    _psycopg_only(engine)
+    with engine.connect() as conn:
+        conn.execute(select(audit_log.c.id)).all()  # the request's reads so far
+        auditlog.append_alone(conn, _entry("reader"), commit_open=True)
+        driver = conn.connection.dbapi_connection
+        assert driver.info.transaction_status == TransactionStatus.IDLE and not driver.autocommit
+        # committed: another connection sees it while this one is still checked out
+        assert [e["actor"] for e in auditlog.entries(engine)] == ["reader"]
+        conn.execute(select(audit_log.c.id)).all()  # and the connection reads on afterwards
+        conn.commit()
+    assert auditlog.verify(engine).ok
+
+
+def test_a_failed_entry_rolls_the_requests_transaction_back_and_releases_the_tail(engine, monkeypatch):
+    from psycopg.pq import TransactionStatus
+
+    _psycopg_only(engine)
+
+    def broken(prev, entries):
+        raise OSError("disk full")
+
+    with engine.connect() as conn:
+        conn.execute(select(audit_log.c.id)).all()
+        monkeypatch.setattr(auditlog, "_linked", broken)
+        with pytest.raises(RuntimeError, match="disk full"):
+            auditlog.append_alone(conn, _entry("reader"), commit_open=True)
+        monkeypatch.undo()
+        assert conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+    done = threading.Thread(target=auditlog.record, kwargs={"engine": engine, "actor": "after", "action": "read",
+                                                            "target": "t"})
+    done.start()
+    done.join(timeout=20)
+    assert not done.is_alive(), "the tail stayed locked after a failed entry"
+    assert [e["actor"] for e in auditlog.entries(engine)] == ["after"]

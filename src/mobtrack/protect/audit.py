@@ -30,5 +30,5 @@ def append(conn: Connection, **entry) -> dict:
     return append_in(conn, entry_of(**entry))
 
 
-def append_alone(bind: Engine | Connection, **entry) -> dict:
-    return _append_alone(bind, entry_of(**entry))
+def append_alone(bind: Engine | Connection, commit_open: bool = False, **entry) -> dict:
+    return _append_alone(bind, entry_of(**entry), commit_open)

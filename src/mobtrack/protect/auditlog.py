@@ -87,7 +87,7 @@ class _Slot:
     done: bool = False
 
 
-def append_alone(bind: Engine | Connection, entry: dict) -> dict:
+def append_alone(bind: Engine | Connection, entry: dict, commit_open: bool = False) -> dict:
     """Append in a transaction of its own, committed before this returns; for records that go with no
     change of their own (reads, CLI actions).
 
@@ -95,11 +95,17 @@ def append_alone(bind: Engine | Connection, entry: dict) -> dict:
     reusing the request's connection matters, because requests that each held one pooled connection
     while waiting for a second could exhaust the pool together and wait forever. The entry is queued;
     the thread that gets _CHAIN writes the whole queue and commits, and the others find theirs done.
+
+    `commit_open` (PostgreSQL through psycopg only): the connection may have a transaction open (a
+    request's reads, or writes it would commit anyway); if this thread writes the batch, that
+    transaction is the batch's and is committed with it, and the connection is left with none open at
+    the driver (SQLAlchemy's next statement begins another). This saves the COMMIT and BEGIN round
+    trips a commit beforehand costs. Without it, or on other databases, an open transaction is refused.
     """
     if isinstance(bind, Engine):
         with bind.connect() as conn:  # checked out before the lock: the lock's holder never waits for the pool
             return append_alone(conn, entry)
-    if bind.in_transaction():
+    if bind.in_transaction() and not (commit_open and is_psycopg(bind)):
         raise RuntimeError("append_alone needs a connection without an open transaction (commit first)")
     key = str(bind.engine.url)
     slot = _Slot(entry)
@@ -183,30 +189,45 @@ _PG_INSERT = (f"INSERT INTO {audit_log.name} ({', '.join(_COLUMNS)}) "
 
 
 def _chain_pipelined(pg, entries: list[dict]) -> list[dict]:
-    """`_chain` and the commit on PostgreSQL, in two round trips instead of five, on the psycopg
-    connection under a SQLAlchemy connection that has no transaction open (so this transaction is the
-    driver's alone, committed or rolled back here).
+    """`_chain` and the commit on PostgreSQL in two round trips, on the psycopg connection under a
+    SQLAlchemy connection: [BEGIN,] lock, tail; then the inserts and COMMIT. A transaction already open
+    on the connection (a request's reads) is the one committed; otherwise this one is the driver's
+    alone, begun and committed here. Either way none is open when this returns or raises.
 
     The chain's tail stays locked from the lock to the commit, and every other appender, in this
     process and the others, waits for it: under load each round trip ends with a wait for the
     interpreter lock (other request threads hold it), so fewer round trips hold the tail for less
-    time. BEGIN, the lock and the tail's read go in one pipeline (the read runs after the lock is
-    granted, with a snapshot taken then, so it sees the tail the previous holder committed); the
-    inserts and COMMIT in a second one.
+    time. The tail is read by a statement of its own after the lock's, so its snapshot is taken once
+    the lock is granted and it sees the tail the previous holder committed. psycopg's own BEGIN and
+    COMMIT (and its transaction() block) each end with a Sync that waits for the server: here BEGIN and
+    COMMIT are plain statements in the pipeline (in autocommit mode, so psycopg adds no BEGIN of its
+    own), and the pipeline's one closing Sync collects everything.
     """
+    from psycopg import pq
     from psycopg.errors import UniqueViolation
 
+    idle = pg.info.transaction_status == pq.TransactionStatus.IDLE
+    ok = False
     try:
-        # (transaction(): committed at the end of the block, rolled back if it raises, whatever the
-        # connection's autocommit setting; the lock lasts until then)
-        with pg.pipeline(), pg.transaction():
+        if idle:
+            pg.autocommit = True
+        with pg.pipeline():
+            if idle:
+                pg.execute(b"BEGIN", prepare=False)
             pg.execute(_PG_LOCK)
             found = pg.execute(_PG_TAIL).fetchone()
             rows = _linked(found[0] if found else GENESIS, entries)
             with pg.cursor() as cur:
                 cur.executemany(_PG_INSERT, [{c: row.get(c) for c in _COLUMNS} for row in rows])
+            pg.execute(b"COMMIT", prepare=False)
+        ok = True
     except UniqueViolation as exc:  # unique prev_hash: someone appended without taking the lock
         raise _moved(exc) from exc
+    finally:
+        if not ok and pg.info.transaction_status != pq.TransactionStatus.IDLE:
+            pg.rollback()  # releases the tail's lock; the caller's rollback may not reach the driver
+        if idle:
+            pg.autocommit = False
     return rows
 
 
