@@ -71,31 +71,3 @@ def test_protected_tables_follow_a_gazetteer_change_by_another_process(store, mo
         other.dispose()
     read()
     assert "figures" in built and "v3" in built
-
-
-def test_finished_figures_are_kept_per_view_and_follow_publishing_by_another_process(store, monkeypatch):
-    from mobtrack.store.db import get_engine, resolve_url
-    from mobtrack.web.services import figures as service
-    from mobtrack.web.services.catalogue import View
-
-    built = []
-    build = service._figures
-    monkeypatch.setattr(service, "_figures", lambda conn, view, *a: built.append(view.unprotected) or build(
-        conn, view, *a))
-    engine = get_engine(store["db_url"])  # (level 2: the tests above read level 1 of this store)
-    public = catalogue.view_of(ANONYMOUS, OPERATION, "SOM")
-    raw = View(OPERATION, "SOM", unpublished=True, unprotected=True)
-    with engine.connect() as conn:
-        first = service.figures(conn, public, 2)[0]
-        assert service.figures(conn, public, 2)[0].equals(first) and built == [False]  # kept
-        assert not service.figures(conn, raw, 2)[0].equals(first) and built == [False, True]  # another view
-    other = create_engine(resolve_url(store["db_url"]))
-    try:
-        with other.begin() as conn:
-            publish(conn, OPERATION, 2)
-    finally:
-        other.dispose()
-    with engine.connect() as conn:
-        after = service.figures(conn, public, 2)[0]
-    assert built == [False, True, False]
-    assert sorted(set(first["round"].to_list())) == [1] and sorted(set(after["round"].to_list())) == [1, 2]

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from mobtrack.model.records import DISAGGREGATIONS
 from mobtrack.web.errors import ApiError
 from mobtrack.web.services import catalogue, protection
-from mobtrack.web.services.cache import LRU, Sliced
+from mobtrack.web.services.cache import Sliced
 from mobtrack.web.services.catalogue import View
 from mobtrack.web.services.data import figures_at, figures_of, observations_of, places_of
 
@@ -101,13 +101,6 @@ def _aggregate(leaves: pl.DataFrame, places: pl.DataFrame, dims: list[str]) -> p
     return pl.concat(out)
 
 
-# Finished answers, per view, parameters and store stamps. Everything one is built from (the visible
-# rounds, the places, protected tables, stored blocks) is kept under these same stamps, so building it
-# again (a dozen small polars operations: ~2 ms, most of a request's own work) gives the same frame
-# until a stamp changes; the stamps themselves are still read on every call.
-_ANSWERS: LRU[tuple[pl.DataFrame, pl.DataFrame]] = LRU(1_000_000, weight=lambda kept: kept[0].height + 1)
-
-
 def figures(conn: Connection, view: View, level: int, group: str = "idps", unit: str = "individuals",
             round_number: int | None = None, latest: bool = False, assessment_type: str | None = None,
             disaggregation: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -115,15 +108,6 @@ def figures(conn: Connection, view: View, level: int, group: str = "idps", unit:
     if disaggregation is not None and disaggregation not in DIMENSIONS:
         raise ApiError(400, f"unknown disaggregation {disaggregation!r}; one of {', '.join(DIMENSIONS)}")
     rounds_stamp, places_stamp = catalogue.stamps(conn, view.country_iso3)
-    key = (str(conn.engine.url), view, level, group, unit, round_number, latest, assessment_type, disaggregation,
-           rounds_stamp, places_stamp, protection.threshold())
-    return _ANSWERS.get(key, lambda: _figures(conn, view, level, group, unit, round_number, latest, assessment_type,
-                                              disaggregation, rounds_stamp, places_stamp))
-
-
-def _figures(conn: Connection, view: View, level: int, group: str, unit: str, round_number: int | None,
-             latest: bool, assessment_type: str | None, disaggregation: str | None, rounds_stamp: tuple,
-             places_stamp: tuple) -> tuple[pl.DataFrame, pl.DataFrame]:
     visible = catalogue.rounds(conn, view, assessment_type, rounds_stamp)
     selected = catalogue.pick_round(visible, round_number, latest, None)
     if selected.is_empty():
