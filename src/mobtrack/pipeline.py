@@ -243,6 +243,11 @@ class _Importer:
         pending = finalise.identify(self.conn, keys, finalise.round_metas(records), self.op_ids)
         finalise.settle(self.conn, records, self.file_id, pending, self.ctx)
         figures = finalise.roll_up(self.conn, pending)
+        changed = [(pos, r) for pos, r in enumerate(pending) if not r.unchanged]
+        new_versions = [rounds.NewVersion(r.round_id, r.observations, r.figures, r.meta, r.digest,
+                                          None if r.previous is None else r.previous.id) for _, r in changed]
+        # their blocks are encoded in the background while the round rules run (they change no figure)
+        blocks = rounds.prepare_blocks(self.conn, new_versions)
         totals = finalise.headline_totals(figures, pending)
         self.ctx.previous_figures = self.previous.for_batch(pending, figures, records.schema)
         self.ctx.batch_round_totals = totals
@@ -257,10 +262,7 @@ class _Importer:
             by_round.setdefault(None if found is None else found[0], []).append(issue)
         # an issue that points at no row of these rounds (a file-wide finding) is kept for the file
         self.stored_issues.extend((None, i) for i in by_round.pop(None, []))
-        changed = [(pos, r) for pos, r in enumerate(pending) if not r.unchanged]
-        written = rounds.write_versions(self.conn, self.file_id, [
-            rounds.NewVersion(r.round_id, r.observations, r.figures, r.meta, r.digest,
-                              None if r.previous is None else r.previous.id) for _, r in changed])
+        written = rounds.write_versions(self.conn, self.file_id, new_versions, blocks)
         versions = {pos: w for (pos, _), w in zip(changed, written, strict=True)}
         for pos, r in enumerate(pending):
             operation_name, _, assessment_type, number = r.key
@@ -336,9 +338,12 @@ def import_file(path: Path, options: ImportOptions | None = None, db_url: str | 
         try:
             with block_writer.in_background(conn):
                 result = importer.run(grouped)
+                if result.status == "imported" and not dry_run:
+                    # before the last blocks are inserted: the issues need no block, and meanwhile
+                    # the blocks' encoding finishes in the background
+                    importer.store_issues()
+                    importer.settle_status()
             if result.status == "imported" and not dry_run:
-                importer.store_issues()
-                importer.settle_status()
                 trans.commit()
             else:
                 trans.rollback()

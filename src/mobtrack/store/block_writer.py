@@ -32,13 +32,20 @@ class BlockWriter:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mobtrack-blocks")
         self.pending: list[tuple[int, str, int, int, Future]] = []
 
-    def submit(self, version_id: int, kind: str, seq: int, frame: pl.DataFrame) -> None:
+    def encode(self, frame: pl.DataFrame) -> Future:
+        """Start encoding a block whose version is not written yet (see `add`)."""
         # A clone (no copy of the data) of its own: Polars locks a DataFrame object while it writes it,
         # and the writer waits for the GIL to put bytes into its buffer; the importer may meanwhile
         # read the same frame (a round's figures are the next round's previous figures), holding the
         # GIL and waiting for that lock: a deadlock.
-        job = self.executor.submit(blocks.encode, frame.clone())
-        self.pending.append((version_id, kind, seq, frame.height, job))
+        return self.executor.submit(blocks.encode, frame.clone())
+
+    def add(self, version_id: int, kind: str, seq: int, rows: int, job: Future) -> None:
+        """A block being encoded (`encode`), now that its version is written: inserted at the next flush."""
+        self.pending.append((version_id, kind, seq, rows, job))
+
+    def submit(self, version_id: int, kind: str, seq: int, frame: pl.DataFrame) -> None:
+        self.add(version_id, kind, seq, frame.height, self.encode(frame))
 
     def flush(self, conn: Connection) -> None:
         """Insert every submitted block (waiting for those still being encoded)."""

@@ -7,6 +7,7 @@ belongs to the caller's transaction, so an import is one transaction end to end.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -108,9 +109,36 @@ class NewVersion:
     previous_id: int | None  # the version it supersedes
 
 
-def write_versions(conn: Connection, source_file_id: int, versions: list[NewVersion]) -> list[tuple[int, int]]:
+@dataclass
+class PreparedBlocks:
+    """A version's blocks, (kind, seq, rows, payload or the Future of its encoding), and its admin levels."""
+
+    parts: list[tuple[str, int, int, bytes | Future]]
+    levels: list[int]
+
+
+def prepare_blocks(conn: Connection, versions: list[NewVersion]) -> list[PreparedBlocks]:
+    """The blocks of versions about to be written. With a background writer on `conn` (an import) their
+    encoding starts now, so it overlaps what the caller does before `write_versions` (the round
+    rules); otherwise they are encoded in place."""
+    if not versions:
+        return []
+    writer = block_writer.writer_of(conn)
+    encode = blocks.encode if writer is None else writer.encode
+    sorted_observations, levels = _sorted_by_location(versions)
+    out = []
+    for v, ordered, lv in zip(versions, sorted_observations, levels, strict=True):
+        parts = [("observations", seq, part.height, encode(part)) for seq, part in enumerate(blocks.split(ordered))]
+        parts.append(("figures", 0, v.figures.height, encode(v.figures)))
+        out.append(PreparedBlocks(parts, lv))
+    return out
+
+
+def write_versions(conn: Connection, source_file_id: int, versions: list[NewVersion],
+                   prepared: list[PreparedBlocks] | None = None) -> list[tuple[int, int]]:
     """Store new versions of several rounds and make each current (the previous ones stay readable), with
-    one statement per table rather than several per round. Returns each version's id and number."""
+    one statement per table rather than several per round. Returns each version's id and number.
+    `prepared`: the versions' `prepare_blocks`, when the caller started encoding them earlier."""
     if not versions:
         return []
     rids = [v.round_id for v in versions]
@@ -120,24 +148,20 @@ def write_versions(conn: Connection, source_file_id: int, versions: list[NewVers
                              .where(round_version.c.round_id.in_(rids)).group_by(round_version.c.round_id)).all())
     stamp = now()
     numbers = [(last.get(v.round_id) or 0) + 1 for v in versions]
-    sorted_observations, levels = _sorted_by_location(versions)
+    prepared = prepare_blocks(conn, versions) if prepared is None else prepared
     vids = insert_returning_ids(conn, round_version, [
         {"round_id": v.round_id, "version": number, "source_file_id": source_file_id, "content_hash": v.digest,
          "reporting_date": v.meta.reporting_date, "period_start": v.meta.period_start, "period_end": v.meta.period_end,
-         "observations": v.observations.height, "created_at": stamp, "levels": lv}
-        for v, number, lv in zip(versions, numbers, levels, strict=True)])
-    parts = []
-    for v, vid, ordered in zip(versions, vids, sorted_observations, strict=True):
-        parts.extend((vid, "observations", seq, part) for seq, part in enumerate(blocks.split(ordered)))
-        parts.append((vid, "figures", 0, v.figures))
+         "observations": v.observations.height, "created_at": stamp, "levels": p.levels}
+        for v, number, p in zip(versions, numbers, prepared, strict=True)])
+    parts = [(vid, *part) for vid, p in zip(vids, prepared, strict=True) for part in p.parts]
     writer = block_writer.writer_of(conn)
     if writer is None:
-        insert_rows(conn, block, block_writer.BLOCK_COLUMNS,
-                    [(vid, kind, seq, frame.height, blocks.encode(frame)) for vid, kind, seq, frame in parts])
+        insert_rows(conn, block, block_writer.BLOCK_COLUMNS, parts)
     else:  # the previous batch's blocks (encoded meanwhile) go in now, this batch's are encoded meanwhile
         writer.flush(conn)
-        for vid, kind, seq, frame in parts:
-            writer.submit(vid, kind, seq, frame)
+        for part in parts:
+            writer.add(*part)
     superseded = [v.previous_id for v in versions if v.previous_id is not None]
     if superseded:
         conn.execute(update(round_version).where(round_version.c.id.in_(superseded)).values(superseded_at=stamp))
