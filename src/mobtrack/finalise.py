@@ -31,7 +31,7 @@ from sqlalchemy import Connection, select
 from mobtrack.analytics.rollup import rollup
 from mobtrack.store import rounds
 from mobtrack.store.blocks import OBSERVATION_COLUMNS
-from mobtrack.store.places import hierarchy
+from mobtrack.store.places import hierarchies
 from mobtrack.store.schema import round_
 from mobtrack.validate import Issue, RuleContext, first_rows, repeats
 
@@ -151,7 +151,7 @@ def roll_up(conn: Connection, pending: list[PendingRound]) -> pl.DataFrame | Non
     if not changed:
         return None
     countries = sorted({r.key[1] for _, r in changed})
-    places = pl.concat([hierarchy(conn, c) for c in countries], how="vertical_relaxed")
+    places = hierarchies(conn, countries)
     observations = pl.concat([r.observations for _, r in changed], how="vertical_relaxed").with_columns(
         pl.Series(POSITION, np.repeat(np.array([pos for pos, _ in changed], dtype=np.uint32),
                                       [r.observations.height for _, r in changed])))

@@ -7,7 +7,6 @@ belongs to the caller's transaction, so an import is one transaction end to end.
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -111,9 +110,9 @@ class NewVersion:
 
 @dataclass
 class PreparedBlocks:
-    """A version's blocks, (kind, seq, rows, payload or the Future of its encoding), and its admin levels."""
+    """A version's blocks, (kind, seq, rows, payload or its encoding under way), and its admin levels."""
 
-    parts: list[tuple[str, int, int, bytes | Future]]
+    parts: list[tuple[str, int, int, bytes | block_writer.EncodedBlock]]
     levels: list[int]
 
 
@@ -123,15 +122,16 @@ def prepare_blocks(conn: Connection, versions: list[NewVersion]) -> list[Prepare
     rules); otherwise they are encoded in place."""
     if not versions:
         return []
-    writer = block_writer.writer_of(conn)
-    encode = blocks.encode if writer is None else writer.encode
     sorted_observations, levels = _sorted_by_location(versions)
-    out = []
-    for v, ordered, lv in zip(versions, sorted_observations, levels, strict=True):
-        parts = [("observations", seq, part.height, encode(part)) for seq, part in enumerate(blocks.split(ordered))]
-        parts.append(("figures", 0, v.figures.height, encode(v.figures)))
-        out.append(PreparedBlocks(parts, lv))
-    return out
+    layout = []  # per version: its blocks' (kind, seq, frame)
+    for v, ordered in zip(versions, sorted_observations, strict=True):
+        layout.append([("observations", seq, part) for seq, part in enumerate(blocks.split(ordered))]
+                      + [("figures", 0, v.figures)])
+    frames = [frame for parts in layout for _, _, frame in parts]
+    writer = block_writer.writer_of(conn)
+    payloads = iter([blocks.encode(f) for f in frames] if writer is None else writer.encode_all(frames))
+    return [PreparedBlocks([(kind, seq, frame.height, next(payloads)) for kind, seq, frame in parts], lv)
+            for parts, lv in zip(layout, levels, strict=True)]
 
 
 def write_versions(conn: Connection, source_file_id: int, versions: list[NewVersion],
