@@ -69,7 +69,7 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     iso3 = country_iso3.upper()
     tx = _IN_TRANSACTION.setdefault(conn.get_nested_transaction() or conn.get_transaction(), {})
     gaz, aliases, alias_stamp = _gazetteer_state(conn, iso3, tx)
-    views = {lvl: gaz.level(lvl, reporting_date) for lvl in (0, *ADMIN_LEVELS)}
+    views = _Views(gaz, reporting_date)
     # A place column that is empty on every row (names when codes are given, sites, admin4...) tells
     # no place from another: unique and join on the others, and match it only against memo rows
     # where it is empty too (the same as joining on it with nulls equal).
@@ -82,7 +82,7 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     places = records.select(PLACE_COLUMNS + SITE_EXTRAS).unique(subset=keys, keep="first", maintain_order=True)
     swaps, swap_issues = detect_swaps(places, views, file_name)
     memo_key = (str(conn.engine.url), iso3, tuple((v.id, str(v.loaded_at)) for v in gaz.versions),
-                tuple(None if v is None else v.version.id for v in views.values()), alias_stamp, tuple(sorted(swaps)))
+                views.version_ids(), alias_stamp, tuple(sorted(swaps)))
     if memo_key not in _MEMO and len(_MEMO) >= 64:
         _MEMO.clear()
     memo = _MEMO.setdefault(memo_key, _Memo())
@@ -111,6 +111,27 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     issues = swap_issues + (_row_issues(flagged, memo.decisions, file_name) if flagged.height else [])
     reviews = _write_reviews(conn, iso3, source_file_id, memo, flagged, tx)
     return Resolution(located.select([*base.columns, *OUT_SCHEMA]), issues, reviews)
+
+
+class _Views(dict):
+    """Each level's view (catalogue.Level) of the gazetteer on a day, built when first used: indexing a
+    level's units costs ~1 ms a level and country, and a file that names only sites (flow monitoring,
+    ten countries) uses none of them."""
+
+    def __init__(self, gaz: CountryGazetteer, day: date | None):
+        super().__init__()
+        self.gaz, self.day = gaz, day
+
+    def __missing__(self, level: int):
+        view = self[level] = self.gaz.level(level, self.day)
+        return view
+
+    def get(self, level: int, default=None):
+        return self[level]
+
+    def version_ids(self) -> tuple:
+        """The id of each level's version (None where the level has none): what the views are views of."""
+        return tuple(None if v is None else v.id for v in (self.gaz.choose(lvl, self.day) for lvl in (0, *ADMIN_LEVELS)))
 
 
 def version_groups(conn: Connection, country_iso3: str, days: list[date]) -> list[list[date]]:
