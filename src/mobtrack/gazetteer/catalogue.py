@@ -144,12 +144,21 @@ class CountryGazetteer:
         self.versions = versions
         self._rows = units
         self._levels: dict[tuple[int, int | None], Level] = {}
-        self.parents: dict[str, str | None] = dict(zip(units["pcode"], units["parent_pcode"], strict=True))
-        # p-code -> names of the versions that have it, to tell "from another version" from "unknown"
-        self.code_versions: dict[tuple[int, str], set[str]] = defaultdict(set)
-        names = {v.id: v.name for v in versions}
-        for lvl, pcode, vid in units.select("admin_level", "pcode", "boundary_version_id").iter_rows():
-            self.code_versions[(lvl, pcode)].add(names.get(vid, "?"))
+
+    # Both indexes are built when first used: a file that names only sites (flow monitoring, ten
+    # countries) matches nothing against the official units.
+    @cached_property
+    def parents(self) -> dict[str, str | None]:
+        return dict(zip(self._rows["pcode"], self._rows["parent_pcode"], strict=True))
+
+    @cached_property
+    def code_versions(self) -> dict[tuple[int, str], set[str]]:
+        """p-code -> names of the versions that have it, to tell "from another version" from "unknown"."""
+        found: dict[tuple[int, str], set[str]] = defaultdict(set)
+        names = {v.id: v.name for v in self.versions}
+        for lvl, pcode, vid in self._rows.select("admin_level", "pcode", "boundary_version_id").iter_rows():
+            found[(lvl, pcode)].add(names.get(vid, "?"))
+        return found
 
     @property
     def levels(self) -> set[int]:
