@@ -230,12 +230,14 @@ class PreviousFigures:
 
     def _stored_before(self, pending: list[PendingRound]) -> dict[tuple, list[tuple[int, int]]]:
         """(number, current version id) of the stored rounds of each series in the batch, before it."""
-        out: dict[tuple, list[tuple[int, int]]] = {}
-        for op_id, atype in {r.series for r in pending}:
-            out[(op_id, atype)] = [tuple(x) for x in self.conn.execute(
-                select(round_.c.number, round_.c.current_version_id)
-                .where(round_.c.operation_id == op_id, round_.c.assessment_type == atype,
-                       round_.c.current_version_id.is_not(None))).all()]
+        out: dict[tuple, list[tuple[int, int]]] = {series: [] for series in {r.series for r in pending}}
+        # one query for the batch's operations (a flow-monitoring batch spans ten)
+        for op_id, atype, number, vid in self.conn.execute(
+                select(round_.c.operation_id, round_.c.assessment_type, round_.c.number, round_.c.current_version_id)
+                .where(round_.c.operation_id.in_(sorted({op_id for op_id, _ in out})),
+                       round_.c.current_version_id.is_not(None))):
+            if (op_id, atype) in out:
+                out[(op_id, atype)].append((number, vid))
         return out
 
     @staticmethod

@@ -104,6 +104,7 @@ class _Importer:
         # One context for the whole file: the issue cap and the file-wide checks keep their counts in it.
         self.ctx = RuleContext(file=source.name, settings=settings, stored_round_totals=self._stored_totals)
         self.totals: dict[str, pl.DataFrame] = {}  # operation -> headline totals of its stored rounds
+        self.batch_operations: list[str] = []  # the operations of the rounds being finalised
         self.previous = finalise.PreviousFigures(conn)  # for the round-over-round rule
         self.op_ids: dict[str, int] = {}
         self.result = ImportResult(file=source.name, status="unchanged")
@@ -163,13 +164,22 @@ class _Importer:
     def _stored_totals(self, operation_name: str) -> pl.DataFrame:
         """Headline totals (assessment_type, round_number, population_group, unit, value) of the operation's
         stored rounds, read once per file and kept up to date as this file's rounds are stored."""
-        if operation_name not in self.totals:
-            from mobtrack.analytics.rounds import RoundFilter, current_rounds
-
-            frames = [_round_totals(rounds.read_figures(self.conn, r["version_id"]), r["assessment_type"], r["round"])
-                      for r in current_rounds(self.conn, RoundFilter(operation=operation_name)).iter_rows(named=True)]
-            self.totals[operation_name] = pl.concat(frames) if frames else _round_totals(None, "", 0)
+        self._read_totals([operation_name, *self.batch_operations])
         return self.totals[operation_name]
+
+    def _read_totals(self, names: list[str]) -> None:
+        """`_stored_totals` of the operations `names` not read yet, their rounds listed in one query."""
+        wanted = sorted(set(names) - set(self.totals))
+        if not wanted:
+            return
+        from mobtrack.analytics.rounds import RoundFilter, current_rounds
+
+        frames: dict[str, list[pl.DataFrame]] = {name: [] for name in wanted}
+        for r in current_rounds(self.conn, RoundFilter(operations=tuple(wanted))).iter_rows(named=True):
+            frames[r["operation"]].append(
+                _round_totals(rounds.read_figures(self.conn, r["version_id"]), r["assessment_type"], r["round"]))
+        for name, found in frames.items():
+            self.totals[name] = pl.concat(found) if found else _round_totals(None, "", 0)
 
     def _match(self, records: pl.DataFrame, file_id: int) -> tuple[pl.DataFrame, list[Issue]]:
         parts, issues = [], []
@@ -250,6 +260,9 @@ class _Importer:
         blocks = rounds.prepare_blocks(self.conn, new_versions)
         totals = finalise.headline_totals(figures, pending)
         self.ctx.previous_figures = self.previous.for_batch(pending, figures, records.schema)
+        # the round rules may compare each round with its operation's stored totals: the first that
+        # does reads those of every operation of the batch, in one query
+        self.batch_operations = [key[0] for key in keys]
         self.ctx.batch_round_totals = totals
         del figures
         try:

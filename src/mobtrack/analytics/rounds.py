@@ -18,6 +18,7 @@ class RoundFilter:
     round_number: int | None = None
     latest: bool = False  # per operation, only its latest round (by reporting date, then number)
     published_only: bool = False
+    operations: tuple[str, ...] | None = None  # any of these operations (with `operation`: that one too)
 
 
 def current_rounds(conn: Connection, where: RoundFilter) -> pl.DataFrame:
@@ -36,6 +37,8 @@ def current_rounds(conn: Connection, where: RoundFilter) -> pl.DataFrame:
         query = query.where(operation.c.country_iso3 == where.country_iso3.upper())
     if where.operation:
         query = query.where(operation.c.name == where.operation)
+    if where.operations is not None:
+        query = query.where(operation.c.name.in_(where.operations))
     if where.assessment_type:
         query = query.where(round_.c.assessment_type == where.assessment_type.upper())
     if where.round_number is not None:

@@ -47,10 +47,11 @@ def hierarchies(conn: Connection, countries: list[str]) -> pl.DataFrame:
         rows = conn.execute(select(location.c.country_iso3, *_COLUMNS)
                             .where(location.c.country_iso3.in_(missing))).all()
         frame = pl.DataFrame(rows, orient="row", schema={"country_iso3": pl.String, **_SCHEMA})
-        parts = frame.partition_by("country_iso3", as_dict=True, include_key=False)
+        # linked together (a parent is looked up within the child's country), then split by country
+        parts = _linked(frame, ["country_iso3"]).partition_by("country_iso3", as_dict=True, include_key=False)
+        empty = _linked(pl.DataFrame(schema=_SCHEMA))
         for c in missing:
-            part = parts.get((c,))
-            found[c] = _keep((url, c, stamps[c]), _linked(pl.DataFrame(schema=_SCHEMA) if part is None else part))
+            found[c] = _keep((url, c, stamps[c]), parts.get((c,), empty))
     return pl.concat([found[c] for c in countries], how="vertical_relaxed") if countries else _linked(
         pl.DataFrame(schema=_SCHEMA))
 
@@ -61,14 +62,15 @@ _SCHEMA = {"id": pl.Int64, "pcode": pl.String, "name": pl.String, "admin_level":
            "boundary_version_id": pl.Int64, "kind": pl.String, "latitude": pl.Float64, "longitude": pl.Float64}
 
 
-def _linked(frame: pl.DataFrame) -> pl.DataFrame:
-    """A country's places with their parents' ids (see `hierarchy`)."""
+def _linked(frame: pl.DataFrame, within: list[str] = ()) -> pl.DataFrame:
+    """Places with their parents' ids (see `hierarchy`); `within`: columns a parent shares with its child
+    (the country, when `frame` holds several)."""
     parents = frame.select(
-        pl.col("pcode").alias("parent_pcode"), pl.col("id").alias("parent_id"),
+        *within, pl.col("pcode").alias("parent_pcode"), pl.col("id").alias("parent_id"),
         pl.col("boundary_version_id").alias("parent_version"),
     )
     return (
-        frame.join(parents, on="parent_pcode", how="left")
+        frame.join(parents, on=[*within, "parent_pcode"], how="left")
         .with_columns((pl.col("parent_version") == pl.col("boundary_version_id")).fill_null(False).alias("_same"))
         .sort(["id", "_same", "parent_id"], descending=[False, True, True])
         .unique("id", keep="first", maintain_order=True)
