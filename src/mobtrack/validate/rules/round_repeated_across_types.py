@@ -76,10 +76,14 @@ class RoundRepeatedAcrossTypes(RoundRule):
                     entries[2].add((g, u, v))
         found = []
         rounds = rounds_in(records, ctx)
-        for pos, first in enumerate(rounds.iter_rows(named=True)):
-            mine_set = mine_by_round.get(tuple(first[c] for c in by))
+        # each round's first row, gathered at once (a flow-monitoring batch has hundreds of rounds)
+        wanted = [c for c in ("operation", "assessment_type", "round_number", "source_sheet", "source_row")
+                  if c in records.columns]
+        firsts = records.select(wanted)[rounds["_first"]].iter_rows(named=True)
+        keys = rounds.select(by).iter_rows() if by else [()] * rounds.height
+        for pos, (first, row) in enumerate(zip(keys, firsts, strict=True)):
+            mine_set = mine_by_round.get(first)
             if mine_set and any(v > 0 for _, _, v in mine_set):
-                row = records.row(first["_first"], named=True)
                 operation, atype, number = row["operation"], row["assessment_type"], row["round_number"]
                 theirs = self._stored(ctx, stored_now, operation)
                 for (other_type, other_round), signature in list(theirs.items()):
