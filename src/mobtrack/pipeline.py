@@ -105,6 +105,7 @@ class _Importer:
         self.ctx = RuleContext(file=source.name, settings=settings, stored_round_totals=self._stored_totals)
         self.totals: dict[str, pl.DataFrame] = {}  # operation -> headline totals of its stored rounds
         self.batch_operations: list[str] = []  # the operations of the rounds being finalised
+        self.totals_stored: dict[str, list[pl.DataFrame]] = {}  # headline totals stored since `totals` was read
         self.previous = finalise.PreviousFigures(conn)  # for the round-over-round rule
         self.op_ids: dict[str, int] = {}
         self.result = ImportResult(file=source.name, status="unchanged")
@@ -165,6 +166,11 @@ class _Importer:
         """Headline totals (assessment_type, round_number, population_group, unit, value) of the operation's
         stored rounds, read once per file and kept up to date as this file's rounds are stored."""
         self._read_totals([operation_name, *self.batch_operations])
+        for mine in self.totals_stored.pop(operation_name, []):  # the rounds stored since, in order
+            kept = self.totals[operation_name].join(mine.select("assessment_type", "round_number").unique(),
+                                                    on=["assessment_type", "round_number"], how="anti")
+            self.totals[operation_name] = pl.concat([kept, mine.filter(pl.col("value").is_not_null())
+                                                     .select(kept.columns)])
         return self.totals[operation_name]
 
     def _read_totals(self, names: list[str]) -> None:
@@ -296,13 +302,14 @@ class _Importer:
 
     def _update_totals(self, totals: pl.DataFrame) -> None:
         """Keep the stored totals read for this file up to date with the rounds just stored (`totals`:
-        finalise.headline_totals of the batch)."""
-        for operation_name in set(self.totals) & set(totals["operation"].unique().to_list()):
-            mine = totals.filter(pl.col("operation") == operation_name)
-            kept = self.totals[operation_name].join(mine.select("assessment_type", "round_number").unique(),
-                                                    on=["assessment_type", "round_number"], how="anti")
-            self.totals[operation_name] = pl.concat([kept, mine.filter(pl.col("value").is_not_null())
-                                                     .select(kept.columns)])
+        finalise.headline_totals of the batch): applied when next read (`_stored_totals`), as a file's
+        last batch (a flow-monitoring file's only one, with ten operations) is never read again."""
+        names = set(self.totals) & set(totals["operation"].unique().to_list())
+        if not names:
+            return
+        mine = totals.filter(pl.col("operation").is_in(sorted(names)))
+        for (operation_name,), part in mine.partition_by("operation", as_dict=True).items():
+            self.totals_stored.setdefault(operation_name, []).append(part)
 
     def settle_status(self) -> None:
         from mobtrack.store.publishing import mark_validated_many
