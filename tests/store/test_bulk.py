@@ -64,3 +64,17 @@ def test_written_versions_read_back_identical(engine):
         # sorted by location, nulls last, ties in their order
         assert back.equals(obs.sort("location_id", nulls_last=True, maintain_order=True))
         assert rounds.read_blocks(conn, vid, "figures").equals(obs.head(1))
+
+
+def test_bulk_rows_are_stored_as_sqlalchemy_stores_them(engine):
+    # what the driver holds, not what SQLAlchemy reads back: dates, times and JSON in the same form
+    with engine.begin() as conn:
+        fid, rid = _round(conn)
+        row = {"round_id": rid, "version": 1, "source_file_id": fid, "content_hash": "c" * 64,
+               "reporting_date": date(2024, 1, 31), "period_start": None, "period_end": date(2024, 2, 1),
+               "observations": 3, "created_at": datetime(2024, 3, 1, 12, 30, 5, 123456, tzinfo=UTC), "levels": [1, 2]}
+        [bulk] = insert_returning_ids(conn, round_version, [row])
+        plain = conn.execute(insert(round_version).values(**{**row, "version": 2}).returning(round_version.c.id)).scalar_one()
+        raw = "SELECT reporting_date, period_start, period_end, created_at, levels, observations FROM round_version WHERE id = "
+        assert conn.exec_driver_sql(raw + str(bulk)).one() == conn.exec_driver_sql(raw + str(plain)).one()
+        assert plain == bulk + 1
