@@ -78,3 +78,10 @@ def test_bulk_rows_are_stored_as_sqlalchemy_stores_them(engine):
         raw = "SELECT reporting_date, period_start, period_end, created_at, levels, observations FROM round_version WHERE id = "
         assert conn.exec_driver_sql(raw + str(bulk)).one() == conn.exec_driver_sql(raw + str(plain)).one()
         assert plain == bulk + 1
+
+
+def test_bulk_rows_get_the_columns_python_defaults(engine):
+    with engine.begin() as conn:
+        op = rounds.operation_id(conn, "Op", "NGA")
+        [rid] = insert_returning_ids(conn, round_, [{"operation_id": op, "assessment_type": "BA", "number": 7}])
+        assert conn.execute(select(round_.c.status).where(round_.c.id == rid)).scalar_one() == "draft"

@@ -92,10 +92,16 @@ def insert_returning_ids(conn: Connection, table: Table, rows: list[dict]) -> li
                                         "FROM generate_series(1, %s)", (table.name, len(rows))).scalars())
     else:
         return list(conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
-    columns = list(rows[0])
+    # the columns' Python-side defaults, as SQLAlchemy's INSERT would fill them in
+    defaults = {c.name: c.default.arg for c in table.columns
+                if c.name not in rows[0] and c.name != "id" and c.default is not None and c.default.is_scalar}
+    columns = [*rows[0], *defaults]
     # the values as SQLAlchemy would bind them (a JSON column's list becomes JSON)
     binds = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
-    insert_rows(conn, table, ["id", *columns], (
-        (i, *(row[c] if bind is None else bind(row[c]) for c, bind in zip(columns, binds, strict=True)))
-        for i, row in zip(ids, rows, strict=True)))
+
+    def values(row: dict) -> tuple:
+        full = {**defaults, **row}
+        return tuple(full[c] if bind is None else bind(full[c]) for c, bind in zip(columns, binds, strict=True))
+
+    insert_rows(conn, table, ["id", *columns], ((i, *values(row)) for i, row in zip(ids, rows, strict=True)))
     return ids
