@@ -4,6 +4,7 @@ import io
 from datetime import date
 
 import polars as pl
+import pytest
 
 from mobtrack.store import blocks
 
@@ -50,3 +51,25 @@ def test_a_parquet_block_from_an_earlier_version_still_reads():
     frame().write_parquet(buf, compression="zstd", compression_level=1, statistics=True)
     assert blocks.decode(buf.getvalue()).equals(frame())
     assert blocks.decode(buf.getvalue(), columns=["sex"]).equals(frame().select("sex"))
+
+
+def test_a_large_block_leaves_out_its_empty_columns_and_reads_them_back_typed():
+    n = blocks.SMALL_BLOCK_ROWS
+    large = pl.DataFrame({"location_id": range(n), "adm1_name": [None] * n, "value": range(n), "day": [None] * n,
+                          "score": [None] * n},
+                         schema={"location_id": pl.Int64, "adm1_name": pl.String, "value": pl.Int64, "day": pl.Date,
+                                 "score": pl.Float64})
+    payload = blocks.encode(large)
+    assert payload[:4] == blocks.SPARSE_MAGIC
+    assert len(payload) < len(large.write_ipc_stream(None, compression="zstd").getvalue())
+    back = blocks.decode(payload)
+    assert back.equals(large) and back.schema == large.schema  # same columns, order and types
+    assert blocks.decode(payload, columns=["day", "value"]).equals(large.select("day", "value"))
+    assert blocks.decode(payload, columns=["value"]).equals(large.select("value"))
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        blocks.decode(payload, columns=["no_such_column"])
+    nothing = large.select(pl.col("adm1_name", "day"))  # every column empty: stored whole (keeps the row count)
+    assert blocks.decode(blocks.encode(nothing)).equals(nothing)
+    partly = large.with_columns(pl.Series("adm1_name", [None] * (n - 1) + ["XA01"]))  # one value: kept
+    assert blocks.decode(blocks.encode(partly)).equals(partly)
+    assert blocks.decode(payload, columns=["day"]).equals(large.select("day"))  # only empty ones: rows kept
