@@ -123,7 +123,10 @@ def settle(conn: Connection, batch: pl.DataFrame, file_id: int, pending: list[Pe
     """Each round's observations to store (duplicates settled: the first row of a repeated cell is kept,
     exactly as the duplicate rules judged them), its content hash, and whether it is unchanged. `ctx`:
     the context the round rules will check `batch` with (they reuse the duplicates found here)."""
-    kept = batch.filter(~repeats(batch, ctx)).with_columns(pl.lit(file_id, dtype=pl.Int64).alias("source_file_id"))
+    repeated = repeats(batch, ctx)
+    # most rounds repeat no cell: then filtering would only copy every column
+    kept = (batch.filter(~repeated) if repeated.any() else batch).with_columns(
+        pl.lit(file_id, dtype=pl.Int64).alias("source_file_id"))
     # rows stay in round order, and every round keeps at least the first row of each of its cells
     sizes = kept.group_by(POSITION, maintain_order=True).len()
     observations = kept.select(OBSERVATION_COLUMNS)
