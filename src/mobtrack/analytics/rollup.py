@@ -21,7 +21,9 @@ def own_figures(observations: pl.DataFrame, by: list[str] | tuple = ()) -> pl.Da
     """Per location, group and unit (and `by`): the source's own headline figure and how many values were
     missing."""
     by = list(by)
-    located = observations.filter(pl.col("location_id").is_not_null() & (pl.col("role") != "breakdown"))
+    # narrowed first: the filter then copies five columns rather than the forty of an observation
+    located = observations.select(*by, "location_id", "population_group", "unit", "role", "value").filter(
+        pl.col("location_id").is_not_null() & (pl.col("role") != "breakdown"))
     per_role = located.group_by([*by, "location_id", "population_group", "unit", "role"]).agg(
         pl.col("value").sum().alias("value"),
         pl.col("value").is_null().sum().cast(pl.Int32).alias("missing"),
