@@ -68,3 +68,16 @@ def test_a_store_from_a_newer_release_is_refused_with_a_clear_error(db_url, monk
         main()
     assert exited.value.code == 1
     assert "0099_future" in capsys.readouterr().err
+
+
+def test_block_payloads_are_compressed_with_lz4_where_postgresql_can(engine):
+    from sqlalchemy import text
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite stores a payload as it is given")
+    with engine.connect() as conn:
+        lz4 = conn.execute(text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+                                "WHERE name = 'default_toast_compression'")).scalar()
+        method = conn.execute(text("SELECT attcompression FROM pg_attribute WHERE attrelid = 'block'::regclass "
+                                   "AND attname = 'payload'")).scalar()
+    assert method == ("l" if lz4 else "")
