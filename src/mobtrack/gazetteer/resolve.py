@@ -100,7 +100,11 @@ def resolve_places(conn: Connection, records: pl.DataFrame, *, country_iso3: str
     if memo.table is None:  # an empty batch
         return Resolution(base.with_columns(pl.lit(None, t).alias(c) for c, t in OUT_SCHEMA.items()), swap_issues)
     table = memo.table.filter(*[pl.col(c).is_null() for c in empty]) if empty else memo.table
-    joined = base.join(table.drop(empty), on=keys, how="left", nulls_equal=True, maintain_order="left")
+    # joined on the key columns alone and put beside the records: a join of the whole batch would copy
+    # its forty columns (a place's decision is one row of `table`, so the rows stay one for one)
+    decided = base.select(keys).join(table.drop(empty), on=keys, how="left", nulls_equal=True, maintain_order="left")
+    joined = (pl.concat([base, decided.drop(keys)], how="horizontal") if decided.height == base.height
+              else base.join(table.drop(empty), on=keys, how="left", nulls_equal=True, maintain_order="left"))
     ids = _source_ids(conn, iso3, memo, joined, tx)
     # most files name only official places: then there is no source-defined id to look up
     located = (joined.join(ids, on="location_pcode", how="left", maintain_order="left") if ids.height
