@@ -89,3 +89,17 @@ def test_every_level_adds_up_to_the_country(rows):
     country = value_of(figures, 1)
     assert country == sum(v for _, v in rows)
     assert figures.filter(pl.col("admin_level") == 1)["value"].sum() == country
+
+
+def test_a_cell_with_a_total_counts_only_the_totals_gaps_and_a_cell_of_parts_only_its_parts():
+    frame = own_figures(obs((11, "total", None), (11, "part", 5), (11, "part", None), (12, "part", 3),
+                            (12, "part", None), (21, "part", None), (10, "total", 8), (10, "total", 2)))
+    got = {r["location_id"]: (r["source_value"], r["missing"]) for r in frame.iter_rows(named=True)}
+    assert got == {11: (None, 1), 12: (3, 1), 21: (None, 1), 10: (10, 0)}
+    assert frame.schema["missing"] == pl.Int32 and frame.schema["source_value"] == pl.Int64
+
+
+def test_a_row_of_another_role_does_not_change_the_choice_of_a_total():
+    frame = own_figures(obs((11, "total", 7), (11, "estimate", 100), (12, "estimate", 4)))
+    got = {r["location_id"]: (r["source_value"], r["missing"]) for r in frame.iter_rows(named=True)}
+    assert got == {11: (7, 0), 12: (4, 0)}

@@ -24,19 +24,48 @@ def own_figures(observations: pl.DataFrame, by: list[str] | tuple = ()) -> pl.Da
     # narrowed first: the filter then copies five columns rather than the forty of an observation
     located = observations.select(*by, "location_id", "population_group", "unit", "role", "value").filter(
         pl.col("location_id").is_not_null() & (pl.col("role") != "breakdown"))
-    per_role = located.group_by([*by, "location_id", "population_group", "unit", "role"]).agg(
+    cell = [*by, "location_id", "population_group", "unit"]
+    if not located["role"].is_in(["total", "part"]).all():
+        return _own_figures_by_role(located, cell)
+    # Totals win over parts for the same cell; parts are used only when no total was given. With
+    # only these two roles, both are summed in one grouping (plain sums: Polars' fast path), ~2x
+    # cheaper than summing per role, sorting and taking each cell's first.
+    total, value = pl.col("role") == "total", pl.col("value")
+    sums = located.select(
+        *cell, total.alias("_has_total"),
+        pl.when(total).then(value).alias("_total"), (total & value.is_null()).alias("_total_missing"),
+        (total & value.is_not_null()).alias("_total_present"),
+        pl.when(~total).then(value).alias("_parts"), (~total & value.is_null()).alias("_parts_missing"),
+        (~total & value.is_not_null()).alias("_parts_present"),
+    ).group_by(cell).agg(
+        pl.col("_has_total", "_total_present", "_parts_present").any(),
+        pl.col("_total", "_parts").sum(),
+        pl.col("_total_missing", "_parts_missing").sum().cast(pl.Int32),
+    )
+    has_total = pl.col("_has_total")
+    return sums.select(
+        *cell,
+        pl.when(has_total).then(pl.when(pl.col("_total_present")).then(pl.col("_total")))
+        .otherwise(pl.when(pl.col("_parts_present")).then(pl.col("_parts"))).alias("source_value"),
+        pl.when(has_total).then(pl.col("_total_missing")).otherwise(pl.col("_parts_missing")).alias("missing"),
+    )
+
+
+def _own_figures_by_role(located: pl.DataFrame, cell: list[str]) -> pl.DataFrame:
+    """own_figures where rows carry other roles than total and part (rows a rule reports): summed per role;
+    a cell's total wins, else the first other role."""
+    per_role = located.group_by([*cell, "role"]).agg(
         pl.col("value").sum().alias("value"),
         pl.col("value").is_null().sum().cast(pl.Int32).alias("missing"),
         pl.col("value").is_not_null().sum().alias("present"),
     )
-    # Totals win over parts for the same cell; parts are used only when no total was given.
     return (
         per_role.with_columns((pl.col("role") == "total").alias("_is_total"))
         .sort("_is_total", descending=True)
-        .group_by([*by, "location_id", "population_group", "unit"], maintain_order=True)
+        .group_by(cell, maintain_order=True)
         .first()
         .with_columns(pl.when(pl.col("present") > 0).then(pl.col("value")).otherwise(None).alias("value"))
-        .select(*by, "location_id", "population_group", "unit", pl.col("value").alias("source_value"), "missing")
+        .select(*cell, pl.col("value").alias("source_value"), "missing")
     )
 
 
