@@ -70,7 +70,8 @@ from mobtrack.store.block_writer import BlockWriter
 big = pl.DataFrame({"location_id": range(400_000), "name": [f"place {i}" for i in range(400_000)]})
 writer = BlockWriter()
 for seq in range(5):
-    writer.submit(1, "figures", seq, big)
+    [encoded] = writer.encode_all([big])
+    writer.add(1, "figures", seq, big.height, encoded)
     for _ in range(20):
         big.select("location_id", "name").height
 assert all(len(job.result()) > 0 for *_, job in writer.pending)

@@ -30,28 +30,22 @@ _KEY = "mobtrack.block_writer"  # in Connection.info: the writer in force for th
 class BlockWriter:
     def __init__(self) -> None:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mobtrack-blocks")
-        self.pending: list[tuple[int, str, int, int, Future | EncodedBlock]] = []
-
-    def encode(self, frame: pl.DataFrame) -> Future:
-        """Start encoding a block whose version is not written yet (see `add`)."""
-        # A clone (no copy of the data) of its own: Polars locks a DataFrame object while it writes it,
-        # and the writer waits for the GIL to put bytes into its buffer; the importer may meanwhile
-        # read the same frame (a round's figures are the next round's previous figures), holding the
-        # GIL and waiting for that lock: a deadlock.
-        return self.executor.submit(blocks.encode, frame.clone())
+        self.pending: list[tuple[int, str, int, int, EncodedBlock]] = []
 
     def encode_all(self, frames: list[pl.DataFrame]) -> list[EncodedBlock]:
-        """`encode` for many blocks as one job: submitting a job costs ~50 us of the importer's thread,
-        as much as encoding a small block (a flow-monitoring file has 892 of them)."""
-        job = self.executor.submit(_encode_all, [frame.clone() for frame in frames])  # clones: see `encode`
+        """Start encoding blocks whose versions are not written yet (see `add`), as one job: submitting
+        a job costs ~50 us of the importer's thread, as much as encoding a small block (a
+        flow-monitoring file has 892 of them)."""
+        # Clones (no copy of the data): Polars locks a DataFrame object while it writes it, and the
+        # writer waits for the GIL to put bytes into its buffer; the importer may meanwhile read the
+        # same frame (a round's figures are the next round's previous figures), holding the GIL and
+        # waiting for that lock: a deadlock.
+        job = self.executor.submit(_encode_all, [frame.clone() for frame in frames])
         return [EncodedBlock(job, i) for i in range(len(frames))]
 
-    def add(self, version_id: int, kind: str, seq: int, rows: int, job: Future | EncodedBlock) -> None:
-        """A block being encoded (`encode`), now that its version is written: inserted at the next flush."""
-        self.pending.append((version_id, kind, seq, rows, job))
-
-    def submit(self, version_id: int, kind: str, seq: int, frame: pl.DataFrame) -> None:
-        self.add(version_id, kind, seq, frame.height, self.encode(frame))
+    def add(self, version_id: int, kind: str, seq: int, rows: int, encoded: EncodedBlock) -> None:
+        """A block being encoded (`encode_all`), now that its version is written: inserted at the next flush."""
+        self.pending.append((version_id, kind, seq, rows, encoded))
 
     def flush(self, conn: Connection) -> None:
         """Insert every submitted block (waiting for those still being encoded)."""
