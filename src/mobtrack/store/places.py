@@ -36,6 +36,8 @@ def hierarchy(conn: Connection, country_iso3: str, stamp: tuple | None = None) -
 def hierarchies(conn: Connection, countries: list[str]) -> pl.DataFrame:
     """`hierarchy` of several countries, one after the other, in two queries rather than two per
     country (an import's rounds span ten countries for a flow-monitoring file)."""
+    if not countries:
+        return _linked(pl.DataFrame(schema=_SCHEMA))
     stamps = {c: (0, None) for c in countries}  # what stamp_query gives a country without places
     stamps.update({c: (n, top) for c, n, top in conn.execute(
         select(location.c.country_iso3, func.count(location.c.id), func.max(location.c.id))
@@ -52,8 +54,7 @@ def hierarchies(conn: Connection, countries: list[str]) -> pl.DataFrame:
         empty = _linked(pl.DataFrame(schema=_SCHEMA))
         for c in missing:
             found[c] = _keep((url, c, stamps[c]), parts.get((c,), empty))
-    return pl.concat([found[c] for c in countries], how="vertical_relaxed") if countries else _linked(
-        pl.DataFrame(schema=_SCHEMA))
+    return pl.concat([found[c] for c in countries], how="vertical_relaxed")
 
 
 _COLUMNS = [location.c.id, location.c.pcode, location.c.name, location.c.admin_level, location.c.parent_pcode,

@@ -77,12 +77,11 @@ class RoundRepeatedAcrossTypes(RoundRule):
         found = []
         rounds = rounds_in(records, ctx)
         # each round's first row, gathered at once (a flow-monitoring batch has hundreds of rounds)
-        wanted = [c for c in ("operation", "assessment_type", "round_number", "source_sheet", "source_row")
-                  if c in records.columns]
-        firsts = records.select(wanted)[rounds["_first"]].iter_rows(named=True)
+        firsts = records.select("operation", "assessment_type", "round_number", "source_sheet", "source_row")[
+            rounds["_first"]].iter_rows(named=True)
         keys = rounds.select(by).iter_rows() if by else [()] * rounds.height
-        for pos, (first, row) in enumerate(zip(keys, firsts, strict=True)):
-            mine_set = mine_by_round.get(first)
+        for pos, (key, row) in enumerate(zip(keys, firsts, strict=True)):
+            mine_set = mine_by_round.get(key)
             if mine_set and any(v > 0 for _, _, v in mine_set):
                 operation, atype, number = row["operation"], row["assessment_type"], row["round_number"]
                 theirs = self._stored(ctx, stored_now, operation)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -219,15 +220,11 @@ def _forget_tokens() -> None:
 
 def known_token_principal(db_url: str, token: str) -> Principal | None:
     """The token's user if this process looked it up within TOKEN_TTL (no database read); else None."""
-    import time
-
     hit = _TOKENS.get((db_url, security.digest(token)))
     return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
 
 def token_principal(conn: Connection, token: str) -> Principal | None:
-    import time
-
     url = str(conn.engine.url)
     hit = known_token_principal(url, token)
     if hit is not None:
