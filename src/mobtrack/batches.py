@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import polars as pl
@@ -13,12 +13,13 @@ import polars as pl
 T = TypeVar("T")
 
 
-def read_ahead(batches: Iterator[T]) -> Iterator[T]:
+def read_ahead(batches: Iterator[T], meanwhile: Callable[[], object] | None = None) -> Iterator[T]:
     """The same batches, the next one read in a thread while the caller works on the current one.
 
     Adapters never touch the database and Polars parses without the GIL, so on a machine with two
     cores the reading of a file overlaps its matching, checking and storing. One batch is read ahead:
     memory grows by one batch at most. An adapter's exception is raised here, at the batch it stopped at.
+    `meanwhile`: the caller's own preparation, run (in the caller's thread) while the first batch is read.
     """
     done = object()
     slot: queue.Queue = queue.Queue(maxsize=1)
@@ -42,6 +43,8 @@ def read_ahead(batches: Iterator[T]) -> Iterator[T]:
     worker = threading.Thread(target=produce, name="mobtrack-read-ahead", daemon=True)
     worker.start()
     try:
+        if meanwhile is not None:
+            meanwhile()
         while True:
             item, error = slot.get()
             if error is not None:

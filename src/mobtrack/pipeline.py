@@ -27,7 +27,7 @@ from mobtrack.store.bulk import insert_rows
 from mobtrack.store.db import ensure_schema
 from mobtrack.store.schema import issue as issue_table
 from mobtrack.store.schema import source_file
-from mobtrack.validate import ImportRejected, Issue, RuleContext, check_round, check_rows
+from mobtrack.validate import ImportRejected, Issue, RuleContext, all_rules, check_round, check_rows
 
 ProgressCallback = Callable[[int], None]
 ROUND_KEY = ["operation", "country_iso3", "assessment_type", "round_number"]
@@ -127,7 +127,9 @@ class _Importer:
         adapter = get_adapter(self.source, self.options.format)
         self.result.format = adapter.name
         self.grouped = grouped
-        for batch in read_ahead(adapter.read(self.source, self.options)):
+        # the rules are loaded (two dozen modules) while the adapter reads the first batch: a file that
+        # is one batch (flow monitoring) leaves this thread waiting for all of its reading
+        for batch in read_ahead(adapter.read(self.source, self.options), meanwhile=all_rules):
             self.result.notes.extend(batch.notes)
             self.result.issues.extend(batch.issues)
             self.stored_issues.extend((None, i) for i in batch.issues)

@@ -87,6 +87,27 @@ def test_reporting_timestamp_is_read_as_its_day(two_versions):
     assert out.records["location_pcode"][0] == "TCD0701"
 
 
+def test_version_groups_choose_as_each_day_would(two_versions):
+    """Days are grouped by the spans between the versions' start and end dates: the groups are those
+    that choosing the versions day by day gives, on the boundary days and either side of them too."""
+    from mobtrack.gazetteer.catalogue import official
+    from mobtrack.gazetteer.resolve import ADMIN_LEVELS
+
+    engine, _ = two_versions
+    with engine.begin() as conn:
+        gaz = official(conn, "TCD")
+        bounds = sorted({d for v in gaz.versions for d in (v.valid_from, v.valid_to) if d is not None})
+        assert bounds  # the 2024 COD starts a span
+        days = sorted({b + dt.timedelta(days=k) for b in bounds for k in (-400, -1, 0, 1, 400)}
+                      | {dt.date(2000, 1, 1), dt.date(2030, 1, 1)})
+        expected: dict[tuple, list] = {}
+        for day in days:
+            chosen = tuple(None if v is None else (v.id, v.name) for v in (gaz.choose(lvl, day) for lvl in (0, *ADMIN_LEVELS)))
+            expected.setdefault(chosen, []).append(day)
+        assert len(expected) >= 2
+        assert gazetteer.version_groups(conn, "TCD", days) == list(expected.values())
+
+
 def test_rounds_either_side_of_a_new_version_in_one_batch_each_use_their_own(two_versions, db_url, tmp_path):
     """One import batch holding a 2020 round (OCHA list) and a 2025 round (2024 COD): each round's rows
     are matched against the version valid at its own date, not at the batch's latest date."""

@@ -42,3 +42,27 @@ def test_stopping_early_stops_the_reader():
     assert closed.wait(5)
     assert len(read) <= 5  # at most a batch or two beyond the one the consumer stopped at
     assert not any(t.name == "mobtrack-read-ahead" and t.is_alive() for t in threading.enumerate())
+
+
+def test_the_callers_preparation_runs_while_the_first_batch_is_read():
+    started, prepared = threading.Event(), []
+
+    def batches():
+        started.set()
+        yield 1
+
+    def meanwhile():
+        assert started.wait(5)  # the reader is already at work
+        prepared.append(threading.current_thread())
+
+    assert list(read_ahead(batches(), meanwhile=meanwhile)) == [1]
+    assert prepared == [threading.current_thread()]
+
+
+def test_a_failed_preparation_stops_the_reader():
+    def meanwhile():
+        raise RuntimeError("no rules")
+
+    with pytest.raises(RuntimeError, match="no rules"):
+        list(read_ahead(iter(range(1000)), meanwhile=meanwhile))
+    assert not any(t.name == "mobtrack-read-ahead" and t.is_alive() for t in threading.enumerate())

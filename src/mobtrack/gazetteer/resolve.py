@@ -9,9 +9,10 @@ places are all known costs a `unique`, an anti-join against the memo and a join
 
 from __future__ import annotations
 
+import bisect
 import weakref
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 from sqlalchemy import Connection, select
@@ -147,9 +148,18 @@ def version_groups(conn: Connection, country_iso3: str, days: list[date]) -> lis
     iso3 = country_iso3.upper()
     tx = _IN_TRANSACTION.setdefault(conn.get_nested_transaction() or conn.get_transaction(), {})
     gaz, _, _ = _gazetteer_state(conn, iso3, tx)
+    # A version is chosen by comparing the day with the versions' start and end dates only, so days
+    # between the same two of those dates choose alike: one choice per such span, not per day (a
+    # flow-monitoring file has hundreds of monthly rounds per country, and one or two spans).
+    bounds = sorted({d for v in gaz.versions for d in (v.valid_from, v.valid_to) if d is not None})
+    by_span: dict[int | None, tuple] = {}
     groups: dict[tuple, list[date]] = {}
     for day in days:
-        chosen = tuple(None if v is None else (v.id, v.name) for v in (gaz.choose(lvl, day) for lvl in (0, *ADMIN_LEVELS)))
+        span = None if day is None else bisect.bisect_right(bounds, day.date() if isinstance(day, datetime) else day)
+        chosen = by_span.get(span)
+        if chosen is None:
+            chosen = by_span[span] = tuple(None if v is None else (v.id, v.name)
+                                           for v in (gaz.choose(lvl, day) for lvl in (0, *ADMIN_LEVELS)))
         groups.setdefault(chosen, []).append(day)
     return list(groups.values())
 

@@ -30,32 +30,35 @@ def head_text(head: bytes) -> str:
     return head.split(b"\n", 1)[0].decode("utf-8-sig", "replace").strip()
 
 
-def line_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[bytes, bytes]]:
-    """(header line, block of complete CSV records) from a plain or gzipped file, in bounded memory.
+def line_chunks(path: Path, chunk_bytes: int) -> Iterator[bytes]:
+    """Blocks of a plain or gzipped CSV file, in bounded memory: each is a CSV text of its own, the
+    header line then complete records.
 
     A block ends at a newline outside quotes (an even number of quote characters before it), so a
-    quoted field holding a line break never splits across blocks."""
+    quoted field holding a line break never splits across blocks. Each block is put together in one
+    copy: slicing and joining the read (a few MB) in steps cost a copy each, and as many page faults
+    as copies (~40% of this function's CPU)."""
     with open(path, "rb") as raw:
         gz = raw.read(2) == b"\x1f\x8b"
     with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
         header = fh.readline()
-        rest = b""
+        rest = b""  # the start of a record whose end is not read yet
         while True:
             block = fh.read(chunk_bytes)
             if not block:
                 if rest.strip():
-                    yield header, rest if rest.endswith(b"\n") else rest + b"\n"
+                    yield b"".join((header, rest, b"" if rest.endswith(b"\n") else b"\n"))
                 return
-            data = rest + block
-            cut = data.rfind(b"\n")
-            quoted = b'"' in data  # most exports quote nothing: no need to count quotes (~8 ms a chunk)
-            while quoted and cut >= 0 and data.count(b'"', 0, cut) % 2:
-                cut = data.rfind(b"\n", 0, cut)
+            cut = block.rfind(b"\n")
+            # most exports quote nothing: no need to count quotes (~8 ms a chunk)
+            quoted = b'"' in block or b'"' in rest
+            while quoted and cut >= 0 and (rest.count(b'"') + block.count(b'"', 0, cut)) % 2:
+                cut = block.rfind(b"\n", 0, cut)
             if cut < 0:
-                rest = data
+                rest += block
                 continue
-            yield header, data[:cut + 1]
-            rest = data[cut + 1:]
+            yield b"".join((header, rest, memoryview(block)[:cut + 1]))
+            rest = block[cut + 1:]
 
 
 def map_in_order(work: Callable[[T], R], items: Iterable[T], threads: int = 2) -> Iterator[R]:

@@ -139,8 +139,8 @@ class FlowMonitoringAdapter(Adapter):
                       "destination", "destination_adm1", "sex", "age", "_transport", "_site_type"])
         cells, issues, rows, spellings = _Cells(keys), [], 0, {}
 
-        def work(lines: tuple[bytes, bytes]) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-            chunk = self._parse(source, *lines)  # rows numbered from 0 here: the chunk's place is known below
+        def work(text: bytes) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+            chunk = self._parse(source, text)  # rows numbered from 0 here: the chunk's place is known below
             return *self._sum_chunk(chunk, 0, survey, options, spellings, keys), chunk.height
 
         chunks = line_chunks(source.path, min(MAX_CHUNK_BYTES, max(1024, options.batch_rows * BYTES_PER_ROW)))
@@ -171,15 +171,17 @@ class FlowMonitoringAdapter(Adapter):
             yield Batch(records=frame.slice(start, step), issues=issues if i == 0 else [],
                         notes=notes if i == 0 else [])
 
-    def _parse(self, source: SourceFile, header: bytes, block: bytes) -> pl.DataFrame:
+    def _parse(self, source: SourceFile, text: bytes) -> pl.DataFrame:
+        """A block of the file (its header line, then records: `line_chunks`) as text columns."""
         # only the columns the adapter reads (exports carry route, reason_*, stay_*... as well)
         try:
-            names = pl.read_csv(io.BytesIO(header), n_rows=0, infer_schema=False, encoding="utf8").columns
+            names = pl.read_csv(io.BytesIO(text[:text.find(b"\n") + 1]), n_rows=0, infer_schema=False,
+                                encoding="utf8").columns
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
             names = []
         wanted = [n for n in names if n.strip().lstrip("\ufeff").lower() in USED_COLUMNS]
         try:
-            chunk = pl.read_csv(io.BytesIO(header + block), infer_schema=False, encoding="utf8",
+            chunk = pl.read_csv(io.BytesIO(text), infer_schema=False, encoding="utf8",
                                 truncate_ragged_lines=False,
                                 columns=wanted if wanted and len(set(wanted)) == len(wanted) else None)
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:

@@ -90,12 +90,8 @@ DATE_FORMATS = [
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
-def parse_dates(raw: pl.Expr, formats: list[str] | None = None) -> pl.Expr:
-    """A Date expression from text cells in any of the usual spellings.
-
-    "2022-01-31 00:00:00", "2017-03-30T00:00:00", "April-30-2022", "30/04/2022", and Excel serial
-    day numbers ("44681") all parse. Unparseable cells become null (the caller reports them).
-    """
+def _date_candidates(raw: pl.Expr, formats: list[str] | None) -> list[pl.Expr]:
+    """Date expressions, one per spelling, in the order they are tried: the first non-null wins."""
     text = raw.cast(pl.String).str.strip_chars()
     # keep the date part of ISO datetimes: "2022-01-31 00:00:00" / "2017-03-30T00:00:00.000Z"
     iso = text.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})(?:[T ].*)?$", 1)
@@ -108,7 +104,16 @@ def parse_dates(raw: pl.Expr, formats: list[str] | None = None) -> pl.Expr:
         candidates.append(
             pl.when(in_range).then(pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial.floor().cast(pl.Int64)))
         )
-    return pl.coalesce(candidates).cast(pl.Date)
+    return candidates
+
+
+def parse_dates(raw: pl.Expr, formats: list[str] | None = None) -> pl.Expr:
+    """A Date expression from text cells in any of the usual spellings.
+
+    "2022-01-31 00:00:00", "2017-03-30T00:00:00", "April-30-2022", "30/04/2022", and Excel serial
+    day numbers ("44681") all parse. Unparseable cells become null (the caller reports them).
+    """
+    return pl.coalesce(_date_candidates(raw, formats)).cast(pl.Date)
 
 
 def parse_dates_repeated(raw: pl.Expr, formats: list[str] | None = None) -> pl.Expr:
@@ -120,7 +125,14 @@ def parse_dates_repeated(raw: pl.Expr, formats: list[str] | None = None) -> pl.E
 
     def apply(series: pl.Series) -> pl.Series:
         distinct = pl.DataFrame({"k": series.unique()})
-        distinct = distinct.with_columns(parse_dates(pl.col("k"), formats).alias("d"))
+        # A file writes its dates one way, usually the first tried: the other spellings are tried on
+        # the texts it does not parse only (the same dates as `parse_dates`: the first that parses wins).
+        first, *others = _date_candidates(pl.col("k"), formats)
+        distinct = distinct.with_columns(first.cast(pl.Date).alias("d"))
+        failed = distinct.filter(pl.col("d").is_null())
+        if others and failed.height:
+            redone = failed.select("k", pl.coalesce(others).cast(pl.Date).alias("d"))
+            distinct = pl.concat([distinct.filter(pl.col("d").is_not_null()), redone])
         out = pl.DataFrame({"k": series}).join(distinct, on="k", how="left", nulls_equal=True, maintain_order="left")
         return out.get_column("d").alias(series.name)
 
