@@ -266,6 +266,28 @@ def issues_from_rows(
     return out
 
 
+def varying(records: pl.DataFrame, columns: list[str]) -> list[str]:
+    """The columns (of those given) whose value is not the same on every row.
+
+    Grouping keys are costly in proportion to their number; within one round most identity
+    columns are constant (operation, round, country) or entirely null (the raw place columns
+    once places are matched, unused disaggregations), and a constant column splits nothing."""
+    columns = [c for c in columns if c in records.columns]
+    if records.height <= 1 or not columns:
+        return []
+    stats = records.select(
+        *[pl.col(c).null_count().alias(f"n{i}") for i, c in enumerate(columns)],
+        *[(pl.col(c).min() == pl.col(c).max()).alias(f"s{i}") for i, c in enumerate(columns)],
+    ).row(0, named=True)
+    out = []
+    for i, c in enumerate(columns):
+        nulls = stats[f"n{i}"]
+        constant = nulls == records.height or (nulls == 0 and bool(stats[f"s{i}"]))
+        if not constant:
+            out.append(c)
+    return out
+
+
 def rounds_in(records: pl.DataFrame, ctx: RuleContext | None = None) -> pl.DataFrame:
     """The rounds a frame holds, in the order they appear: ROUND_ID columns plus `_first`, the
     position of each round's first row. Kept in the context: several round rules need it."""
@@ -274,8 +296,13 @@ def rounds_in(records: pl.DataFrame, ctx: RuleContext | None = None) -> pl.DataF
         if cached is not None and cached[0] is records:
             return cached[1]
     by = [c for c in ROUND_ID if c in records.columns]
-    out = (records.select(by).with_row_index("_first").group_by(by, maintain_order=True)
-           .agg(pl.col("_first").first()) if by else pl.DataFrame({"_first": [0]}, schema={"_first": pl.UInt32}))
+    if not by:
+        out = pl.DataFrame({"_first": [0]}, schema={"_first": pl.UInt32})
+    elif not varying(records, by):  # the usual case (a big round is finalised alone): no grouping needed
+        out = records.select(by).head(1).with_columns(pl.lit(0, dtype=pl.UInt32).alias("_first"))
+    else:
+        out = (records.select(by).with_row_index("_first").group_by(by, maintain_order=True)
+               .agg(pl.col("_first").first()))
     if ctx is not None:
         ctx.cache["_rounds"] = (records, out)
     return out
@@ -382,4 +409,4 @@ def check_round(records: pl.DataFrame, ctx: RuleContext) -> list[Issue]:
 
 __all__ = ["DEFAULT_MAX_ISSUES_PER_RULE", "MATCH_COLUMNS", "RULES", "ImportRejected", "Issue", "RoundRule",
            "RowRule", "RuleContext", "Setting", "all_rules", "check_round", "check_rows", "issues_from_rows",
-           "repeats", "rounds_in", "rule", "with_round_identity"]
+           "repeats", "rounds_in", "rule", "varying", "with_round_identity"]

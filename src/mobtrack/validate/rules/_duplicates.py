@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from mobtrack.model.records import DISAGGREGATIONS
-from mobtrack.validate import RuleContext
-from mobtrack.validate.rules._common import cell_columns, varying
+from mobtrack.validate import RuleContext, varying
+from mobtrack.validate.rules._common import cell_columns
 
 _SCHEMA = {"source_sheet": pl.String, "source_row": pl.Int64}
 

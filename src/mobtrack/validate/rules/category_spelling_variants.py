@@ -36,8 +36,9 @@ class CategorySpellingVariants(RoundRule):
         # variant that appears only in a later round is still compared with the earlier spellings.
         seen: dict = ctx.state.setdefault(self.slug, {"variants": {}, "reported": set()})
         found = []
+        schema = records.schema  # built anew at each access: once, not once per column
         for col in self.setting(ctx, "spelling_columns"):
-            if col not in records.columns or records.schema[col] != pl.String:
+            if schema.get(col) != pl.String:
                 continue
             if records[col].null_count() == records.height:  # cheap: most columns are empty in most rounds
                 continue

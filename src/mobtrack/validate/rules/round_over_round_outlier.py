@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from mobtrack.model.vocab import Severity
-from mobtrack.validate import ROUND_ID, RoundRule, RuleContext, Setting, rule
+from mobtrack.validate import ROUND_ID, RoundRule, RuleContext, Setting, rounds_in, rule
 from mobtrack.validate.rules._common import ROUND_KEY, headline_figures, provenance
 
 _EMPTY = {"source_sheet": pl.String, "source_row": pl.Int64}
@@ -48,6 +48,14 @@ class RoundOverRoundOutlier(RoundRule):
         old = previous.select(*per_round, key, "population_group", "unit", pl.col("value").alias("previous")).filter(
             pl.col("previous").is_not_null())
         figures = figures.filter(pl.col("figure").is_not_null() & pl.col(key).is_not_null())
+        if per_round and rounds_in(records, ctx).height == 1:
+            # one round (a big round is checked alone): keep the previous figures that name it (a
+            # null round column names none, as in the join below) and join on the place and cell
+            # alone, rather than on four more columns, mostly text, for every figure
+            mine = records.select(per_round).row(0, named=True)
+            old = old.filter(pl.all_horizontal(pl.col(c) == pl.lit(v, dtype=records.schema[c])
+                                               for c, v in mine.items())).drop(per_round)
+            per_round = []
         if per_round and figures.height:
             figures = figures.drop(per_round, strict=False).with_columns(
                 *records.select(per_round)[figures["_row"]].get_columns())
