@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -22,12 +22,13 @@ from mobtrack.batches import read_ahead, runs
 from mobtrack.ingest import ImportOptions, SourceFile, get_adapter
 from mobtrack.ingest.base import file_digest
 from mobtrack.model.vocab import Severity
+from mobtrack.round_checks import Later, RoundChecks, flatten, stored_issues
 from mobtrack.store import block_writer, rounds
 from mobtrack.store.bulk import insert_rows
 from mobtrack.store.db import ensure_schema
 from mobtrack.store.schema import issue as issue_table
 from mobtrack.store.schema import source_file
-from mobtrack.validate import ImportRejected, Issue, RuleContext, all_rules, check_round, check_rows
+from mobtrack.validate import ImportRejected, Issue, RuleContext, all_rules, check_rows
 
 ProgressCallback = Callable[[int], None]
 ROUND_KEY = ["operation", "country_iso3", "assessment_type", "round_number"]
@@ -114,6 +115,7 @@ class _Importer:
         self.file_id: int | None = None
         self.stored_issues: list[tuple[int | None, Issue]] = []  # (round version id or None for the file)
         self.row_issues: dict[tuple, list[Issue]] = {}  # row issues by round key, until the round is stored
+        self.checks = RoundChecks()  # the round rules, in a worker thread (round_checks.py)
 
     def _file_id(self, fmt: str, sheet: str | None) -> int:
         if self.file_id is None:
@@ -144,6 +146,7 @@ class _Importer:
             if self.progress:
                 self.progress(batch.records.height)
         self._flush(all_rounds=True)
+        self.finish_checks()
         if not self.result.rounds:
             raise ImportRejected(f"{self.source.name}: no rows with a usable round were found", self.result.issues)
         if self.file_id is not None:  # the row was written before the file's digest was known
@@ -259,7 +262,9 @@ class _Importer:
         records = finalise.tag_rounds([frame for _, frame in batch])
         del batch
         pending = finalise.identify(self.conn, keys, finalise.round_metas(records), self.op_ids)
-        finalise.settle(self.conn, records, self.file_id, pending, self.ctx)
+        # the file's context (issue cap, file-wide state) with this batch's own cache and knowledge
+        ctx = replace(self.ctx, cache={}, previous_figures=None, batch_round_totals=None)
+        finalise.settle(self.conn, records, self.file_id, pending, ctx)
         figures = finalise.roll_up(self.conn, pending)
         changed = [(pos, r) for pos, r in enumerate(pending) if not r.unchanged]
         new_versions = [rounds.NewVersion(r.round_id, r.observations, r.figures, r.meta, r.digest,
@@ -267,31 +272,26 @@ class _Importer:
         # their blocks are encoded in the background while the round rules run (they change no figure)
         blocks = rounds.prepare_blocks(self.conn, new_versions)
         totals = finalise.headline_totals(figures, pending)
-        self.ctx.previous_figures = self.previous.for_batch(pending, figures, records.schema)
-        # the round rules may compare each round with its operation's stored totals: the first that
-        # does reads those of every operation of the batch, in one query
+        ctx.previous_figures = self.previous.for_batch(pending, figures, records.schema)
+        ctx.batch_round_totals = totals.clone()
+        # what the round rules may ask of the store is read here, as they would have read it now: the
+        # stored totals of the batch's operations (the first read takes them all in one query)
         self.batch_operations = [key[0] for key in keys]
-        self.ctx.batch_round_totals = totals
+        stored = {name: self._stored_totals(name).clone() for name in dict.fromkeys(self.batch_operations)}
+        ctx.stored_round_totals = stored.get
         del figures
-        try:
-            round_issues = check_round(records, self.ctx)
-        finally:
-            self.ctx.previous_figures = self.ctx.batch_round_totals = None
-        self.result.issues.extend(round_issues)
-        by_round: dict[int | None, list[Issue]] = {}
-        for issue, found in zip(round_issues, finalise.route(round_issues, records, [finalise.POSITION]), strict=True):
-            by_round.setdefault(None if found is None else found[0], []).append(issue)
-        # an issue that points at no row of these rounds (a file-wide finding) is kept for the file
-        self.stored_issues.extend((None, i) for i in by_round.pop(None, []))
+        checking = self.checks.submit(records, ctx, lambda issues, frame: finalise.route(
+            issues, frame, [finalise.POSITION]))
         written = rounds.write_versions(self.conn, self.file_id, new_versions, blocks)
         versions = {pos: w for (pos, _), w in zip(changed, written, strict=True)}
+        stored_rounds = []  # (position, version id, row issues) of the rounds stored
         for pos, r in enumerate(pending):
             operation_name, _, assessment_type, number = r.key
             outcome = RoundOutcome(operation_name, assessment_type, int(number),
                                    r.meta.reporting_date.isoformat() if r.meta.reporting_date else None,
                                    "unchanged", r.observations.height)
             self.result.rounds.append(outcome)
-            issues = self.row_issues.pop(r.key, []) + by_round.get(pos, [])
+            row_issues = self.row_issues.pop(r.key, [])
             if r.unchanged:
                 outcome.version, outcome.version_id = r.previous.version, r.previous.id
                 continue
@@ -299,8 +299,16 @@ class _Importer:
             self.previous.written(r, vid)
             outcome.status, outcome.version, outcome.version_id = "imported", version, vid
             self.result.status = "imported"
-            self.stored_issues.extend((vid, i) for i in issues)
+            stored_rounds.append((pos, vid, row_issues))
+        self.result.issues.append(Later(lambda: checking.result()[0]))
+        self.stored_issues.append(Later(lambda: stored_issues(checking, stored_rounds)))
         self._update_totals(totals)
+
+    def finish_checks(self) -> None:
+        """Wait for the round rules still running and put their issues in their places."""
+        self.checks.close(cancel=False)
+        self.result.issues = flatten(self.result.issues)
+        self.stored_issues = flatten(self.stored_issues)
 
     def _update_totals(self, totals: pl.DataFrame) -> None:
         """Keep the stored totals read for this file up to date with the rounds just stored (`totals`:
@@ -375,6 +383,7 @@ def import_file(path: Path, options: ImportOptions | None = None, db_url: str | 
             continue
         except ImportRejected as exc:
             trans.rollback()
+            importer.finish_checks()  # the issues of the rounds finalised before
             return ImportResult(file=source.name, status="rejected", message=str(exc),
                                 issues=importer.result.issues + exc.issues, format=importer.result.format,
                                 notes=importer.result.notes)
@@ -382,6 +391,7 @@ def import_file(path: Path, options: ImportOptions | None = None, db_url: str | 
             trans.rollback()
             raise
         finally:
+            importer.checks.close()
             conn.close()
     raise AssertionError("unreachable")
 
