@@ -7,6 +7,7 @@ the file beyond a batch: compared here between a file and one 5x smaller).
     .venv/bin/python bench/import_10m.py                     # SQLite, 10M observations
     .venv/bin/python bench/import_10m.py --db postgresql://postgres@127.0.0.1/postgres
     .venv/bin/python bench/import_10m.py --countries 1 --rounds 10   # a quick look (200k observations)
+    .venv/bin/python bench/import_10m.py --keep /tmp/bench10m        # keep the generated files; a rerun reuses them
 
 Shape: COUNTRIES x 4,000 admin3 places x ROUNDS x 10 values (IDPs and returnees in individuals and
 households, IDP individuals by sex and by 4 age bands), admin1/2 rolled up from admin3.
@@ -37,10 +38,15 @@ def generate(folder: Path, countries: int, rounds: int) -> tuple[Path, Path, int
     from mobtrack.synthetic import leaves_of, synthetic_gazetteer, synthetic_rounds
 
     isos = COUNTRIES[:countries]
-    gazetteer = synthetic_gazetteer(isos)
-    gaz_path = folder / "gazetteer.csv"
-    gazetteer.with_columns(pl.lit("2020-01-01").alias("Valid from date")).write_csv(gaz_path)
+    gaz_path = folder / f"gazetteer_{countries}.csv"
     data_path = folder / f"observations_{countries}x{rounds}.csv"
+    # a kept folder (--keep) is reused: the files are the same for the same shape (seeded), and
+    # writing 1 GB of CSV takes a while; the row count is kept beside the file
+    count_path = data_path.with_suffix(".rows")
+    if gaz_path.exists() and data_path.exists() and count_path.exists():
+        return gaz_path, data_path, int(count_path.read_text())
+    gazetteer = synthetic_gazetteer(isos)
+    gazetteer.with_columns(pl.lit("2020-01-01").alias("Valid from date")).write_csv(gaz_path)
     total = 0
     with open(data_path, "wb") as fh:
         for i, iso in enumerate(isos):
@@ -48,6 +54,7 @@ def generate(folder: Path, countries: int, rounds: int) -> tuple[Path, Path, int
                                      country_iso3=iso, rounds=rounds, seed=i).select(CSV_COLUMNS)
             frame.write_csv(fh, include_header=(i == 0))
             total += frame.height
+    count_path.write_text(str(total))
     return gaz_path, data_path, total
 
 
