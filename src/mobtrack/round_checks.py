@@ -1,8 +1,8 @@
 """A batch's round rules, run in a worker thread while the importer goes on with the next batch.
 
-The round rules are ~40% of what the importer's thread does for a large round (duplicates, sums,
-round over round, repeated rounds, spellings: a few dozen Polars calls, which run without the
-GIL), and nothing the importer does next depends on their issues: they are only stored, with the
+The round rules are about a third of what the importer's thread did for a large round (duplicates,
+sums, round over round, repeated rounds, spellings: a few dozen Polars calls, which run without
+the GIL), and nothing the importer does next depends on their issues: they are only stored, with the
 other issues, when the file ends. On a machine with two cores they overlap the next batch's
 matching, settling, rolling up and writing.
 
