@@ -41,7 +41,8 @@ SECURITY_HEADERS = {
 
 
 def create_app(db_url: str | None = None, secure_cookies: bool | None = None,
-               upload_dir: Path | None = None) -> FastAPI:
+               upload_dir: Path | None = None, fast_path: bool = True) -> FastAPI:
+    """`fast_path=False`: every request through FastAPI's routes (what web.fast_path is checked against)."""
     url = resolve_url(db_url)
     engine = ensure_schema(url)
     app = FastAPI(title="mobtrack API", version="1", description=API_DESCRIPTION,
@@ -70,6 +71,10 @@ def create_app(db_url: str | None = None, secure_cookies: bool | None = None,
         return app.openapi_schema
 
     app.openapi = openapi
+    if fast_path:
+        from mobtrack.web.fast_path import FastPath
+
+        app.add_middleware(FastPath)  # inside HeadersMiddleware: its answers get the security headers too
     app.add_middleware(HeadersMiddleware)
 
     from mobtrack.web import v3

@@ -47,7 +47,16 @@ def _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingD
             "FromRoundNumber": FromRoundNumber, "ToRoundNumber": ToRoundNumber, **admin}
 
 
-def _serve(request: Request, conn: Connection, user: Principal, level: int, params: dict):
+FILTERS = {0: (), 1: ("Admin1Name", "Admin1Pcode"), 2: ("Admin1Name", "Admin1Pcode", "Admin2Name", "Admin2Pcode")}
+COMMON = ("Operation", "CountryName", "Admin0Pcode", "FromReportingDate", "ToReportingDate", "FromRoundNumber",
+          "ToRoundNumber")
+
+
+def answer(request: Request, conn: Connection, user: Principal, level: int, given: dict):
+    """/admin`level`'s answer to parameters already validated (by FastAPI, or by web.fast_path).
+    `given`: the parameters by name (an endpoint passes its locals(); other names are ignored, those
+    not given are None)."""
+    params = _params(**{name: given.get(name) for name in (*COMMON, *FILTERS[level])})
     if not user.anonymous:  # every read by a known caller is recorded, served from the cache or not
         audit.record(conn, user, "read", f"v3/admin{level}", purpose=request.headers.get("x-purpose"),
                      client=client_of(request), details={k: v for k, v in params.items() if v is not None},
@@ -72,9 +81,7 @@ def admin0(request: Request, Operation: str | None = Op, CountryName: str | None
            ToReportingDate: str | None = ToDate, FromRoundNumber: int | None = FromRound,
            ToRoundNumber: int | None = ToRound, conn: Connection = Depends(connection),
            user: Principal = Depends(current_user)):
-    params = _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber,
-                     ToRoundNumber)
-    return _serve(request, conn, user, 0, params)
+    return answer(request, conn, user, 0, locals())
 
 
 @router.get("/admin1", responses=answers(V3Envelope[dict], 400, v3=True))
@@ -83,9 +90,7 @@ def admin1(request: Request, Operation: str | None = Op, CountryName: str | None
            FromReportingDate: str | None = FromDate, ToReportingDate: str | None = ToDate,
            FromRoundNumber: int | None = FromRound, ToRoundNumber: int | None = ToRound,
            conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
-    params = _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber,
-                     ToRoundNumber, Admin1Name=Admin1Name, Admin1Pcode=Admin1Pcode)
-    return _serve(request, conn, user, 1, params)
+    return answer(request, conn, user, 1, locals())
 
 
 @router.get("/admin2", responses=answers(V3Envelope[dict], 400, v3=True))
@@ -95,10 +100,7 @@ def admin2(request: Request, Operation: str | None = Op, CountryName: str | None
            FromReportingDate: str | None = FromDate, ToReportingDate: str | None = ToDate,
            FromRoundNumber: int | None = FromRound, ToRoundNumber: int | None = ToRound,
            conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
-    params = _params(Operation, CountryName, Admin0Pcode, FromReportingDate, ToReportingDate, FromRoundNumber,
-                     ToRoundNumber, Admin1Name=Admin1Name, Admin1Pcode=Admin1Pcode, Admin2Name=Admin2Name,
-                     Admin2Pcode=Admin2Pcode)
-    return _serve(request, conn, user, 2, params)
+    return answer(request, conn, user, 2, locals())
 
 
 @router.get("/country-list", responses=answers(V3Envelope[dict]))

@@ -56,6 +56,16 @@ def figures(request: Request, operation: str, level: int = Level, group: str = G
             pcode: str | None = PCodes, protected: bool | None = Protected, purpose: str | None = Purpose,
             limit: int = Limit, cursor: str | None = Cursor, sort: str | None = Sort,
             conn: Connection = Depends(connection), user: Principal = Depends(current_user)):
+    return answer_figures(request, conn, user, operation, level, group, unit, round, latest, assessment_type,
+                          disaggregation, pcode, protected, purpose, limit, cursor, sort)
+
+
+def answer_figures(request: Request, conn: Connection, user: Principal, operation: str, level: int = 1,
+                   group: str = "idps", unit: str = "individuals", round: int | None = None, latest: bool = False,
+                   assessment_type: str | None = None, disaggregation: str | None = None, pcode: str | None = None,
+                   protected: bool | None = None, purpose: str | None = None, limit: int = 1000,
+                   cursor: str | None = None, sort: str | None = None):
+    """The figures endpoint's answer to parameters already validated (by FastAPI, or by web.fast_path)."""
     if round is not None and latest:
         raise ApiError(400, "use either round or latest")
 

@@ -81,8 +81,12 @@ def protect_table(key: tuple, load: Callable[[], tuple[pl.DataFrame, pl.DataFram
 
     `load()` returns (leaves, places): leaves are location_id, round, the `dimensions`, value, at the
     lowest level present on each branch; places is the hierarchy (id, admin_level, parent_id).
-    Returns, as a `Sliced` table: location_id, admin_level, round, the dimensions (null = all), value
-    (null where suppressed) and suppressed, for every admin level. `load` is called only on a cache miss.
+    Returns, as a `Sliced` table: location_id, pcode, name, admin_level, round, the dimensions (null =
+    all), value (null where suppressed) and suppressed, for every admin level, each level and round's
+    rows in the order of pcode then the dimensions. `load` is called only on a cache miss.
+
+    (The places' p-codes and names are joined and the rows ordered here, once per table, rather than
+    on every request for a slice of it: a request's own work is then a slice and its provenance.)
     """
     dimensions = list(dimensions)
 
@@ -95,9 +99,9 @@ def _protected_table(load: Callable[[], tuple[pl.DataFrame, pl.DataFrame]], dime
     leaves, places = load()
     leaves = leaves.filter(pl.col("value").is_not_null())
     if leaves.is_empty():
-        return pl.DataFrame(schema={"location_id": pl.Int64, "admin_level": pl.Int8, "round": pl.Int64,
-                                    **{d: pl.String for d in dimensions}, "value": pl.Int64,
-                                    "suppressed": pl.Boolean})
+        return pl.DataFrame(schema={"location_id": pl.Int64, "pcode": pl.String, "name": pl.String,
+                                    "admin_level": pl.Int8, "round": pl.Int64, **{d: pl.String for d in dimensions},
+                                    "value": pl.Int64, "suppressed": pl.Boolean})
     levels = sorted(set(places.filter(pl.col("id").is_in(leaves["location_id"].unique().implode()))
                         ["admin_level"].cast(pl.Int64).to_list()) | {0})
     levels = list(range(0, max(levels) + 1)) if len(levels) > 1 else levels
@@ -113,9 +117,13 @@ def _protected_table(load: Callable[[], tuple[pl.DataFrame, pl.DataFrame]], dime
         admin = pl.when(pl.col("level") == i).then(pl.lit(lvl, pl.Int8)).otherwise(admin)
     shown = out.with_columns(unit.alias("_unit"), admin.alias("admin_level"))
     shown = shown.filter(~pl.col("_unit").str.starts_with(GAP))
-    return shown.select(pl.col("_unit").cast(pl.Int64).alias("location_id"), "admin_level",
-                        pl.col("round").cast(pl.Int64), *dimensions, pl.col("value").cast(pl.Int64),
-                        "suppressed")
+    table = shown.select(pl.col("_unit").cast(pl.Int64).alias("location_id"), "admin_level",
+                         pl.col("round").cast(pl.Int64), *dimensions, pl.col("value").cast(pl.Int64),
+                         "suppressed")
+    names = places.select(pl.col("id").alias("location_id"), "pcode", "name")
+    return (table.join(names, on="location_id", how="left")
+            .select("location_id", "pcode", "name", "admin_level", "round", *dimensions, "value", "suppressed")
+            .sort(["admin_level", "round", "pcode", *dimensions], maintain_order=True))
 
 
 def protect_cells(key: tuple, load: Callable[[], tuple[pl.DataFrame, TableSpec]]) -> pl.DataFrame:
